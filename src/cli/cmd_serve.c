@@ -1,1 +1,116 @@
-/* placeholder */
+/* pxed serve: load the configuration, bind, drop privileges, run the event loop; SIGHUP
+ * reloads atomically, SIGTERM/SIGINT exit cleanly. */
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/privdrop.h"
+#include "tftp/tftp_io.h"
+
+struct serve_state {
+	struct event_base *base;
+	struct cli_config_args args;
+	struct pxed_config *cfg;
+	struct tftp_server *tftp;
+};
+
+static void log_errors(const struct config_errors *errs)
+{
+	for (size_t i = 0; i < errs->n; i++)
+		log_err("config: %s", errs->msg[i]);
+	if (errs->dropped)
+		log_err("config: (%zu more errors)", errs->dropped);
+}
+
+static void apply_logging(const struct pxed_config *cfg)
+{
+	log_setup(cfg->server.log_level, true, cfg->server.log_syslog);
+}
+
+/* SIGHUP: build a new snapshot; swap it in only if it is valid. */
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve_state *st = arg;
+	struct config_errors errs = {0};
+	struct pxed_config *cfg =
+		config_load(st->args.file, st->args.overrides, st->args.n, true, &errs);
+	if (!cfg) {
+		log_errors(&errs);
+		log_err("config: reload refused; still serving the previous configuration");
+		config_errors_clear(&errs);
+		return;
+	}
+	if (st->tftp)
+		tftp_server_reload(st->tftp, cfg);
+	config_unref(st->cfg);
+	st->cfg = cfg;
+	apply_logging(cfg);
+	log_info("config: reloaded %s", cfg->source ? cfg->source : "(command line)");
+}
+
+static void on_term(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve_state *st = arg;
+	log_info("pxed: signal %d, exiting", (int)sig);
+	event_base_loopexit(st->base, NULL);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	struct serve_state st = {0};
+	struct config_errors errs = {0};
+	int rc = 1;
+	if (cli_parse_config_args(argc, argv, &st.args, NULL) < 0)
+		return 2;
+	st.cfg = config_load(st.args.file, st.args.overrides, st.args.n, true, &errs);
+	if (!st.cfg) {
+		log_errors(&errs);
+		config_errors_clear(&errs);
+		goto out_args;
+	}
+	apply_logging(st.cfg);
+	signal(SIGPIPE, SIG_IGN);
+	st.base = event_base_new();
+	if (!st.base)
+		goto out_cfg;
+	if (st.cfg->tftp.enabled) {
+		st.tftp = tftp_server_new(st.base, st.cfg);
+		if (!st.tftp)
+			goto out_base;
+	}
+	if (st.cfg->server.user) {
+		int e = privdrop(st.cfg->server.user);
+		if (e < 0) {
+			log_err("pxed: cannot drop privileges to \"%s\": %s", st.cfg->server.user,
+				strerror(-e));
+			goto out_tftp;
+		}
+		log_info("pxed: running as user %s", st.cfg->server.user);
+	}
+	struct event *hup = evsignal_new(st.base, SIGHUP, on_hup, &st);
+	struct event *term = evsignal_new(st.base, SIGTERM, on_term, &st);
+	struct event *intr = evsignal_new(st.base, SIGINT, on_term, &st);
+	event_add(hup, NULL);
+	event_add(term, NULL);
+	event_add(intr, NULL);
+	log_info("pxed %s: ready", PXED_VERSION);
+	rc = event_base_dispatch(st.base) < 0 ? 1 : 0;
+	event_free(hup);
+	event_free(term);
+	event_free(intr);
+out_tftp:
+	tftp_server_free(st.tftp);
+out_base:
+	event_base_free(st.base);
+out_cfg:
+	config_unref(st.cfg);
+out_args:
+	free(st.args.overrides);
+	return rc;
+}

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+struct stat;
+
 enum path_flags {
 	/* Decode %XX escapes first (HTTP). Without it '%' is an ordinary character. */
 	PATH_URL_DECODE = 1 << 0,
@@ -49,5 +51,51 @@ int path_open_beneath(int rootfd, const char *rel, int extra_flags);
  * root. Returns the directory fd or a negative errno.
  */
 int path_open_parent_beneath(int rootfd, const char *rel, const char **base);
+
+/*
+ * Details of the functions above, beyond their contracts:
+ *
+ * path_confine
+ *  - Error codes: -EINVAL for a malformed escape ('%' not followed by two hex digits, e.g. "%4",
+ *    "%zz", a trailing '%'), for unknown flag bits, for out == NULL; -EACCES for %00, %2F/%2f
+ *    and, with PATH_BACKSLASH, %5C/%5c (an escape never yields a separator); -ENAMETOOLONG
+ *    also when the result is PATH_MAX bytes or longer, whatever cap is.
+ *  - Decoding happens exactly once: "%252e" becomes the harmless literal name "%2e".
+ *  - Assumption for HTTP: the caller has already cut the request target at the first '?' or
+ *    '#' (query and fragment are not part of the path); here both are ordinary name bytes.
+ *  - Bytes >= 0x80 pass through unchanged. Nothing decodes UTF-8, so an overlong form such as
+ *    "%c0%ae" stays the two bytes C0 AE, never '.'.
+ *  - Without PATH_BACKSLASH a '\\' is an ordinary name byte (as on any POSIX file system).
+ *  - root_prefix is compared byte for byte with the decoded, backslash-mapped input; its
+ *    trailing '/' are ignored; NULL, "" and "/" strip nothing beyond the leading '/'.
+ *  - Other names made of dots ("...", "....") are ordinary names and are kept.
+ *
+ * path_open_beneath, path_open_parent_beneath, path_open_regular_beneath
+ *  - rel must be in path_confine's normal form (relative, no empty, "." or ".." component, no
+ *    control byte, components <= NAME_MAX, shorter than PATH_MAX), else -EINVAL.
+ *  - extra_flags may not ask for writing, creating or truncating (O_WRONLY, O_RDWR, O_CREAT,
+ *    O_TRUNC, O_APPEND, O_EXCL, O_TMPFILE): -EINVAL.
+ *  - openat2 is retried a few times when it returns EAGAIN (a ".." inside a symlink target
+ *    raced with a rename or mount).
+ */
+
+/**
+ * Open rel beneath rootfd like path_open_beneath, refusing anything but a regular file:
+ * -EISDIR for a directory, -EACCES for a device, FIFO or socket. The type is first checked on
+ * an O_PATH descriptor (opening that has no side effects on devices), then the file is opened
+ * with O_NONBLOCK | O_NOCTTY (a FIFO swapped in meanwhile cannot block) and checked again;
+ * O_NONBLOCK is then cleared unless extra_flags asked for it. extra_flags as for
+ * path_open_beneath, without O_PATH or O_DIRECTORY (-EINVAL). On success fills *st (when not
+ * NULL) from fstat of the returned fd and returns the fd; else a negative errno.
+ */
+int path_open_regular_beneath(int rootfd, const char *rel, int extra_flags, struct stat *st);
+
+/**
+ * The fallback of path_open_beneath on kernels without openat2, callable directly (tests; a
+ * strict mode that refuses every symlink): walks rel one component at a time with
+ * O_PATH | O_DIRECTORY | O_NOFOLLOW, opens the last with O_NOFOLLOW. Any symlink fails
+ * (-ELOOP or -ENOTDIR). Same rel and extra_flags rules; returns an fd or a negative errno.
+ */
+int path_open_beneath_walk(int rootfd, const char *rel, int extra_flags);
 
 #endif

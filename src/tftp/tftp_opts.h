@@ -52,4 +52,23 @@ int tftp_build_oack_negotiated(uint8_t *buf, size_t cap, const struct tftp_negot
  * "-" when none. Returns out. */
 char *tftp_negotiated_str(const struct tftp_negotiated *n, char *out, size_t cap);
 
+/* Additions (tftp codec work). Details the comments above leave open:
+ *  - tftp_negotiate: lim may be NULL (RFC maxima); limits outside their ranges are clamped
+ *    into them. A refused first occurrence of an option still hides later duplicates. A
+ *    netascii read's tsize is not answered (the size on the wire is not the file size). When
+ *    not negotiated: blksize 512, windowsize 1, timeout 0 (use the adapter's default), tsize 0.
+ *  - OACK and tftp_negotiated_str order: blksize, windowsize, timeout, tsize. The string is
+ *    truncated (always NUL-terminated when cap > 0) if out is too small.
+ */
+
+/** A buffer this large always holds tftp_negotiated_str's full output (70 bytes at most). */
+#define TFTP_NEGOTIATED_STR_MAX 80
+
+/**
+ * Parse s[0..len) as a plain decimal number: digits only, no sign, no spaces, no locale,
+ * leading zeros allowed. Returns 0, -EINVAL (empty or not a digit) or -ERANGE (above
+ * UINT64_MAX). *out is written only on success.
+ */
+int tftp_parse_u64(const char *s, size_t len, uint64_t *out);
+
 #endif

@@ -102,4 +102,24 @@ int tftp_build_req(uint8_t *buf, size_t cap, uint16_t op, const char *file, cons
 /** Human-readable default message for an error code ("File not found", ...). */
 const char *tftp_errcode_str(uint16_t code);
 
+/* Additions (tftp codec work). Details of the functions above that their comments leave open:
+ *  - tftp_parse leniency: a request or OACK may end in NUL padding (an empty option name
+ *    followed only by NUL bytes), as tftp-hpa and dnsmasq tolerate; an option value may be
+ *    empty; an ACK longer than 4 bytes is accepted (extra bytes ignored); an ERROR message
+ *    missing its final NUL is accepted with msg set to "" (the text cannot be offered as a
+ *    NUL-terminated view without copying), and NUL padding after its NUL is accepted. A DATA
+ *    payload above 65464 bytes (RFC 2348 maximum) is -EBADMSG.
+ *  - Error precedence in a request: -EBADMSG, then -E2BIG, then -EPROTO for the mode.
+ *  - tftp_build_error: msg NULL means tftp_errcode_str(code).
+ *  - tftp_build_req: mode NULL means "octet"; -EINVAL if op is not RRQ/WRQ or file is empty.
+ *  - tftp_build_req / tftp_build_oack: -EINVAL if an option name is empty or NULL, or a value is
+ *    NULL (an empty name would read back as padding). names/values may be NULL when n == 0.
+ */
+
+/** Case-insensitive (ASCII, locale-free) comparison of a view with a C string. */
+bool tftp_str_caseeq(struct tftp_str s, const char *lit);
+
+/** First option whose name equals name case-insensitively, or NULL. Borrows opts. */
+const struct tftp_opt *tftp_opt_find(const struct tftp_opt *opts, size_t nopts, const char *name);
+
 #endif

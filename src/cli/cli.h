@@ -1,0 +1,20 @@
+/* Subcommands of the pxed binary. */
+#ifndef PXED_CLI_H
+#define PXED_CLI_H
+
+#include <stddef.h>
+
+/* Options every config-reading subcommand takes: -c FILE and repeated -o section.key=value. */
+struct cli_config_args {
+	const char *file;
+	const char **overrides;
+	size_t n;
+};
+
+/** Parse -c/-o (and --print for check) from argv; returns 0 or -1 after printing usage. */
+int cli_parse_config_args(int argc, char **argv, struct cli_config_args *out, int *print);
+
+int cmd_serve(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+
+#endif
