@@ -1,0 +1,182 @@
+/* Configuration loading: values, defaults, -o overrides, and every error as file:line. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "test.h"
+
+static char *write_tmp(const char *text)
+{
+	static char path[64];
+	snprintf(path, sizeof(path), "/tmp/pxed-test-config.XXXXXX");
+	int fd = mkstemp(path);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		abort();
+	close(fd);
+	return path;
+}
+
+static bool has_error(const struct config_errors *e, const char *needle)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (strstr(e->msg[i], needle))
+			return true;
+	fprintf(stderr, "  missing error \"%s\"; have:\n", needle);
+	for (size_t i = 0; i < e->n; i++)
+		fprintf(stderr, "    %s\n", e->msg[i]);
+	return false;
+}
+
+static void test_defaults(void)
+{
+	struct config_errors e = {0};
+	struct pxed_config *c = config_load(NULL, NULL, 0, false, &e);
+	CHECK(c != NULL);
+	CHECK_STR(c->tftp.root, "/srv/tftp");
+	CHECK_EQ(ntohs(c->tftp.listen.sin_port), 69);
+	CHECK_EQ(c->tftp.listen.sin_addr.s_addr, 0);
+	CHECK(!c->tftp.write);
+	CHECK_EQ(c->tftp.blksize_max, 0);
+	CHECK_EQ(c->tftp.allow.n, 0);
+	CHECK(c->server.user == NULL);
+	config_unref(c);
+}
+
+static void test_file_and_overrides(void)
+{
+	const char *p = write_tmp("# comment\n"
+				  "[server]\n"
+				  "user = nobody   # inline comment\n"
+				  "[tftp]\n"
+				  "root = /srv/tftp/\n"
+				  "listen = 127.0.0.1:6969\n"
+				  "port-range = 40000-40099\n"
+				  "allow = 127.0.0.0/8, 198.18.0.0/15\n"
+				  "write = yes\n"
+				  "blksize-max = 1468\n");
+	const char *o[] = {"tftp.max-transfers=77", "tftp.root=/tmp"};
+	struct config_errors e = {0};
+	struct pxed_config *c = config_load(p, o, 2, false, &e);
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	CHECK_STR(c->server.user, "nobody");
+	CHECK_STR(c->tftp.root, "/tmp"); /* -o wins over the file */
+	CHECK_EQ(ntohs(c->tftp.listen.sin_port), 6969);
+	CHECK_EQ(c->tftp.port_lo, 40000);
+	CHECK_EQ(c->tftp.port_hi, 40099);
+	CHECK_EQ(c->tftp.allow.n, 2);
+	CHECK(c->tftp.write);
+	CHECK_EQ(c->tftp.blksize_max, 1468);
+	CHECK_EQ(c->tftp.max_transfers, 77);
+	char dump[8192];
+	config_dump(c, dump, sizeof(dump));
+	CHECK(strstr(dump, "tftp.allow = 127.0.0.0/8, 198.18.0.0/15") != NULL);
+	CHECK(strstr(dump, "tftp.port-range = 40000-40099") != NULL);
+	config_unref(c);
+	unlink(p);
+}
+
+static void test_errors_have_file_line(void)
+{
+	const char *p = write_tmp("[tftp]\n"
+				  "max-transfers = banana\n"
+				  "listen = 1.2.3:69\n"
+				  "bogus = 1\n"
+				  "root = relative/path\n"
+				  "max-transfers = 5\n"
+				  "[nope]\n"
+				  "x = 1\n"
+				  "[server]\n"
+				  "log-level = loud\n");
+	struct config_errors e = {0};
+	struct pxed_config *c = config_load(p, NULL, 0, false, &e);
+	CHECK(c == NULL);
+	char want[128];
+	snprintf(want, sizeof(want), "%s:2: tftp.max-transfers", p);
+	CHECK(has_error(&e, want));
+	snprintf(want, sizeof(want), "%s:3: tftp.listen", p);
+	CHECK(has_error(&e, want));
+	snprintf(want, sizeof(want), "%s:4: unknown key \"bogus\"", p);
+	CHECK(has_error(&e, want));
+	snprintf(want, sizeof(want), "%s:5: tftp.root", p);
+	CHECK(has_error(&e, want));
+	snprintf(want, sizeof(want), "%s:6: tftp.max-transfers set twice (first at line 2)", p);
+	CHECK(has_error(&e, want));
+	snprintf(want, sizeof(want), "%s:8: unknown section [nope]", p);
+	CHECK(has_error(&e, want));
+	snprintf(want, sizeof(want), "%s:10: server.log-level", p);
+	CHECK(has_error(&e, want));
+	CHECK_EQ(e.n, 7);
+	config_errors_clear(&e);
+	unlink(p);
+}
+
+static void test_syntax_error(void)
+{
+	const char *p = write_tmp("[tftp]\nroot = /tmp\nthis line has no equals sign\n");
+	struct config_errors e = {0};
+	CHECK(config_load(p, NULL, 0, false, &e) == NULL);
+	char want[128];
+	snprintf(want, sizeof(want), "%s:3: syntax error", p);
+	CHECK(has_error(&e, want));
+	config_errors_clear(&e);
+	unlink(p);
+}
+
+static void test_override_errors(void)
+{
+	const char *o[] = {"tftp.write=maybe", "nodot=1", "tftp.nokey=1", "tftp.allow=10.0.0.0/33"};
+	struct config_errors e = {0};
+	CHECK(config_load(NULL, o, 4, false, &e) == NULL);
+	CHECK(has_error(&e, "-o tftp.write=maybe: expected yes or no"));
+	CHECK(has_error(&e, "-o nodot=1: expected section.key=value"));
+	CHECK(has_error(&e, "-o tftp.nokey=1: unknown key"));
+	CHECK(has_error(&e, "-o tftp.allow=10.0.0.0/33"));
+	config_errors_clear(&e);
+}
+
+static void test_cross_checks_and_missing(void)
+{
+	const char *o[] = {"tftp.single-port=yes", "tftp.port-range=1000-2000",
+			   "tftp.max-per-client=10", "tftp.max-transfers=5"};
+	struct config_errors e = {0};
+	CHECK(config_load(NULL, o, 4, false, &e) == NULL);
+	CHECK(has_error(&e, "exclude each other"));
+	CHECK(has_error(&e, "max-per-client (10) is above"));
+	config_errors_clear(&e);
+	CHECK(config_load("/nonexistent/pxed.conf", NULL, 0, false, &e) == NULL);
+	CHECK(has_error(&e, "/nonexistent/pxed.conf: cannot open"));
+	config_errors_clear(&e);
+	const char *o2[] = {"tftp.root=/nonexistent-root"};
+	CHECK(config_load(NULL, o2, 1, true, &e) == NULL);
+	CHECK(has_error(&e, "tftp.root /nonexistent-root"));
+	config_errors_clear(&e);
+}
+
+static void test_refcount(void)
+{
+	struct config_errors e = {0};
+	const char *o[] = {"tftp.root=/tmp"};
+	struct pxed_config *c = config_load(NULL, o, 1, true, &e);
+	CHECK(c && c->tftp_root_fd >= 0);
+	if (!c)
+		return;
+	config_ref(c);
+	config_unref(c);
+	CHECK_EQ(c->refs, 1);
+	config_unref(c);
+	config_unref(NULL);
+}
+
+int main(void)
+{
+	RUN(test_defaults);
+	RUN(test_file_and_overrides);
+	RUN(test_errors_have_file_line);
+	RUN(test_syntax_error);
+	RUN(test_override_errors);
+	RUN(test_cross_checks_and_missing);
+	RUN(test_refcount);
+	return test_summary();
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install what building, testing and the demo need on a fresh Debian 12 machine (as root).
+# Idempotent and quick when everything is present: apt-get runs only for missing packages.
+set -eu
+
+PKGS_BUILD="gcc clang clang-format libclang-rt-14-dev meson ninja-build pkg-config
+	libevent-dev libinih-dev"
+PKGS_TEST="python3 iproute2 nftables tftp-hpa atftp curl procps"
+
+want="$PKGS_BUILD"
+case "${1:-build}" in
+test) want="$PKGS_BUILD $PKGS_TEST" ;;
+demo) want="$PKGS_BUILD tftp-hpa curl iproute2 procps" ;;
+esac
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+if [ -n "$missing" ]; then
+	echo "deps: installing$missing"
+	if [ "$(id -u)" != 0 ]; then
+		echo "deps: need root to install packages" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
