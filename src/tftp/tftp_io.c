@@ -491,18 +491,16 @@ static void on_xfer_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct tftp_transfer *t = arg;
 	uint8_t *buf = t->srv->rxbuf[0];
-	for (int i = 0; i < 64; i++) {
-		ssize_t n = recv(fd, buf, sizeof(t->srv->rxbuf[0]), MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == ECONNREFUSED) { /* ICMP port unreachable: client is gone */
-				xfer_finish(t, false, "client port unreachable");
-				return;
-			}
-			return;
-		}
-		if (!xfer_input(t, buf, (size_t)n))
-			return;
+	/* One datagram per wake-up: in lock-step there is never a second one waiting, so a
+	 * draining loop would cost an extra failing recv per block; the level-triggered
+	 * event fires again when more are queued. */
+	ssize_t n = recv(fd, buf, sizeof(t->srv->rxbuf[0]), MSG_DONTWAIT);
+	if (n < 0) {
+		if (errno == ECONNREFUSED) /* ICMP port unreachable: the client is gone */
+			xfer_finish(t, false, "client port unreachable");
+		return;
 	}
+	xfer_input(t, buf, (size_t)n);
 }
 
 /* ---- new requests ---------------------------------------------------------------------- */

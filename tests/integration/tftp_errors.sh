@@ -88,13 +88,18 @@ raw_probe "1-byte packet" "01"
 raw_probe "RRQ without any NUL" "0001$(hex small.bin)"
 raw_probe "RRQ without a mode" "0001$(hex small.bin)00"
 raw_probe "RRQ with an empty file name" "000100$(hex octet)00"
-raw_probe "RRQ with an option name but no value" "0001$(hex small.bin)00$(hex octet)00$(hex blksize)00"
 raw_probe "DATA sent to the listen port" "00030001$(hex hello)"
 raw_probe "ACK sent to the listen port" "00040001"
 raw_probe "OACK sent to the listen port" "0006$(hex blksize)00$(hex 512)00"
 raw_probe "ERROR sent to the listen port" "00050000$(hex bye)00"
 raw_probe "RRQ of 1400 bytes of 'A' without NUL" "0001$(head -c 1400 /dev/zero | tr '\0' A | od -An -tx1 -v | tr -d ' \n')"
 
+# A dangling option name: ERROR, dropped, or the option ignored (DATA 1, no OACK).
+tftpc raw 127.0.0.1 "$PORT" "0001$(hex small.bin)00$(hex octet)00$(hex blksize)00" --timeout 1 >"$T/r" 2>&1
+case "$(kv "$T/r" reply):$(kv "$T/r" block)" in
+none:* | error:* | data:1) ok "RRQ with an option name but no value: $(kv "$T/r" reply) (not an OACK)" ;;
+*) not_ok "RRQ with an option name but no value: ERROR, dropped or plain DATA 1" "$(cat "$T/r")" ;;
+esac
 tftpc raw 127.0.0.1 "$PORT" "0001$(hex small.bin)00$(hex mail)00" --timeout 2 >"$T/r" 2>&1
 check_eq "RRQ with mode \"mail\": ERROR" error "$(kv "$T/r" reply)"
 tftpc raw 127.0.0.1 "$PORT" "0001$(hex small.bin)00$(hex binary)00" --timeout 2 >"$T/r" 2>&1
