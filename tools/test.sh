@@ -42,7 +42,7 @@ for line in open(sys.argv[1]):
     else:
         f += 1
         names.append(t.get("name"))
-print(p, f, s, ",".join(names))
+print(p, f, s, ",".join(names) or "-")
 PY
 )
 	set -- $res "$2"

@@ -1,6 +1,7 @@
 /* Configuration loading; see config.h. Keys are a table: each names its section, key, type,
  * where it lives in struct pxed_config, its bounds and its default. */
 #include "core/config.h"
+#include "core/config_values.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,13 +26,27 @@ enum key_type {
 	K_PORTS,
 	K_LOGLVL,
 	K_BLKSIZE,
-	K_U64
+	K_U64,
+	K_IP,	    /* one IPv4 address */
+	K_IPLIST,   /* struct config_addr_list */
+	K_NET,	    /* struct net4 */
+	K_RANGE,    /* appends to a subnet's ranges */
+	K_ROUTE,    /* appends to a subnet's routes */
+	K_OPTION,   /* appends to a struct config_option_list */
+	K_MACLIST,  /* appends to a node's MACs */
+	K_HOSTNAME, /* RFC 1123 host name */
+	K_DHCPMODE, /* off|server|proxy */
+	K_UNKNOWN,  /* allow|deny */
 };
+
+/* Which object a key's offset is relative to. */
+enum key_obj { O_ROOT, O_SUBNET, O_NODE };
 
 struct key_def {
 	const char *section;
 	const char *key;
 	enum key_type type;
+	enum key_obj obj;
 	size_t off;
 	unsigned long long min, max;
 	const char *def; /* default as text, parsed like a config value; NULL: zero */
@@ -40,39 +55,100 @@ struct key_def {
 #define OFF(field) offsetof(struct pxed_config, field)
 
 static const struct key_def keys[] = {
-	{"server", "user", K_STR, OFF(server.user), 0, 0, NULL},
-	{"server", "state-dir", K_PATH, OFF(server.state_dir), 0, 0, "/var/lib/pxed"},
-	{"server", "log-level", K_LOGLVL, OFF(server.log_level), 0, 0, "info"},
-	{"server", "syslog", K_BOOL, OFF(server.log_syslog), 0, 0, "no"},
-	{"tftp", "enabled", K_BOOL, OFF(tftp.enabled), 0, 0, "yes"},
-	{"tftp", "root", K_PATH, OFF(tftp.root), 0, 0, "/srv/tftp"},
-	{"tftp", "listen", K_ENDPOINT, OFF(tftp.listen), 69, 0, "0.0.0.0:69"},
-	{"tftp", "port-range", K_PORTS, OFF(tftp.port_lo), 0, 0, NULL},
-	{"tftp", "single-port", K_BOOL, OFF(tftp.single_port), 0, 0, "no"},
-	{"tftp", "max-transfers", K_UINT, OFF(tftp.max_transfers), 1, 100000, "2000"},
-	{"tftp", "max-per-client", K_UINT, OFF(tftp.max_per_client), 1, 100000, "32"},
-	{"tftp", "allow", K_NETLIST, OFF(tftp.allow), 0, 0, NULL},
-	{"tftp", "write", K_BOOL, OFF(tftp.write), 0, 0, "no"},
-	{"tftp", "write-create", K_BOOL, OFF(tftp.write_create), 0, 0, "no"},
-	{"tftp", "blksize-max", K_BLKSIZE, OFF(tftp.blksize_max), 8, 65464, "mtu"},
-	{"tftp", "windowsize-max", K_U16, OFF(tftp.windowsize_max), 1, 64, "64"},
-	{"tftp", "retransmit-ms", K_UINT, OFF(tftp.retransmit_ms), 10, 60000, "1000"},
-	{"tftp", "retransmit-min-ms", K_UINT, OFF(tftp.retransmit_min_ms), 1, 60000, "50"},
-	{"tftp", "retransmit-max-ms", K_UINT, OFF(tftp.retransmit_max_ms), 10, 120000, "5000"},
-	{"tftp", "retries", K_UINT, OFF(tftp.retries), 1, 100, "8"},
-	{"tftp", "netascii-max-bytes", K_U64, OFF(tftp.netascii_max_bytes), 0, 1ull << 32,
+	{"server", "user", K_STR, O_ROOT, OFF(server.user), 0, 0, NULL},
+	{"server", "state-dir", K_PATH, O_ROOT, OFF(server.state_dir), 0, 0, "/var/lib/pxed"},
+	{"server", "log-level", K_LOGLVL, O_ROOT, OFF(server.log_level), 0, 0, "info"},
+	{"server", "syslog", K_BOOL, O_ROOT, OFF(server.log_syslog), 0, 0, "no"},
+	{"tftp", "enabled", K_BOOL, O_ROOT, OFF(tftp.enabled), 0, 0, "yes"},
+	{"tftp", "root", K_PATH, O_ROOT, OFF(tftp.root), 0, 0, "/srv/tftp"},
+	{"tftp", "listen", K_ENDPOINT, O_ROOT, OFF(tftp.listen), 69, 0, "0.0.0.0:69"},
+	{"tftp", "port-range", K_PORTS, O_ROOT, OFF(tftp.port_lo), 0, 0, NULL},
+	{"tftp", "single-port", K_BOOL, O_ROOT, OFF(tftp.single_port), 0, 0, "no"},
+	{"tftp", "max-transfers", K_UINT, O_ROOT, OFF(tftp.max_transfers), 1, 100000, "2000"},
+	{"tftp", "max-per-client", K_UINT, O_ROOT, OFF(tftp.max_per_client), 1, 100000, "32"},
+	{"tftp", "allow", K_NETLIST, O_ROOT, OFF(tftp.allow), 0, 0, NULL},
+	{"tftp", "write", K_BOOL, O_ROOT, OFF(tftp.write), 0, 0, "no"},
+	{"tftp", "write-create", K_BOOL, O_ROOT, OFF(tftp.write_create), 0, 0, "no"},
+	{"tftp", "blksize-max", K_BLKSIZE, O_ROOT, OFF(tftp.blksize_max), 8, 65464, "mtu"},
+	{"tftp", "windowsize-max", K_U16, O_ROOT, OFF(tftp.windowsize_max), 1, 64, "64"},
+	{"tftp", "retransmit-ms", K_UINT, O_ROOT, OFF(tftp.retransmit_ms), 10, 60000, "1000"},
+	{"tftp", "retransmit-min-ms", K_UINT, O_ROOT, OFF(tftp.retransmit_min_ms), 1, 60000, "50"},
+	{"tftp", "retransmit-max-ms", K_UINT, O_ROOT, OFF(tftp.retransmit_max_ms), 10, 120000,
+	 "5000"},
+	{"tftp", "retries", K_UINT, O_ROOT, OFF(tftp.retries), 1, 100, "8"},
+	{"dhcp", "mode", K_DHCPMODE, O_ROOT, OFF(dhcp.mode), 0, 0, "off"},
+	{"dhcp", "interfaces", K_STR, O_ROOT, OFF(dhcp.interfaces), 0, 0, NULL},
+	{"dhcp", "listen", K_ENDPOINT, O_ROOT, OFF(dhcp.listen), 67, 0, "0.0.0.0:67"},
+	{"dhcp", "client-port", K_U16, O_ROOT, OFF(dhcp.client_port), 1, 65535, "68"},
+	{"dhcp", "proxy-port", K_U16, O_ROOT, OFF(dhcp.proxy_port), 1, 65535, "4011"},
+	{"dhcp", "server-id", K_IP, O_ROOT, OFF(dhcp.server_id), 0, 0, NULL},
+	{"dhcp", "next-server", K_IP, O_ROOT, OFF(dhcp.next_server), 0, 0, NULL},
+	{"dhcp", "lease-time", K_UINT, O_ROOT, OFF(dhcp.lease_time), 60, 31536000, "3600"},
+	{"dhcp", "decline-time", K_UINT, O_ROOT, OFF(dhcp.decline_time), 1, 31536000, "3600"},
+	{"dhcp", "authoritative", K_BOOL, O_ROOT, OFF(dhcp.authoritative), 0, 0, "yes"},
+	{"dhcp", "ping-check", K_BOOL, O_ROOT, OFF(dhcp.ping_check), 0, 0, "no"},
+	{"dhcp", "ping-timeout-ms", K_UINT, O_ROOT, OFF(dhcp.ping_timeout_ms), 10, 5000, "300"},
+	{"dhcp", "offer-hold", K_UINT, O_ROOT, OFF(dhcp.offer_hold_s), 1, 3600, "30"},
+	{"dhcp", "commit-batch", K_UINT, O_ROOT, OFF(dhcp.commit_batch), 1, 4096, "256"},
+	{"dhcp", "boot-bios", K_STR, O_ROOT, OFF(dhcp.boot.bios), 0, 0, NULL},
+	{"dhcp", "boot-uefi-x64", K_STR, O_ROOT, OFF(dhcp.boot.uefi_x64), 0, 0, NULL},
+	{"dhcp", "boot-uefi-ia32", K_STR, O_ROOT, OFF(dhcp.boot.uefi_ia32), 0, 0, NULL},
+	{"dhcp", "boot-uefi-arm64", K_STR, O_ROOT, OFF(dhcp.boot.uefi_arm64), 0, 0, NULL},
+	{"dhcp", "boot-http-x64", K_STR, O_ROOT, OFF(dhcp.boot.http_x64), 0, 0, NULL},
+	{"dhcp", "boot-http-arm64", K_STR, O_ROOT, OFF(dhcp.boot.http_arm64), 0, 0, NULL},
+	{"dhcp", "boot-ipxe", K_STR, O_ROOT, OFF(dhcp.boot.ipxe), 0, 0, NULL},
+	{"tftp", "netascii-max-bytes", K_U64, O_ROOT, OFF(tftp.netascii_max_bytes), 0, 1ull << 32,
 	 "16777216"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+#define SOFF(field) offsetof(struct config_subnet, field)
+#define NOFF(field) offsetof(struct config_node, field)
+
+/* Keys of the named sections [subnet NAME] and [node NAME]. */
+static const struct key_def obj_keys[] = {
+	{"subnet", "network", K_NET, O_SUBNET, SOFF(net), 0, 0, NULL},
+	{"subnet", "interface", K_STR, O_SUBNET, SOFF(interface), 0, 0, NULL},
+	{"subnet", "range", K_RANGE, O_SUBNET, 0, 0, 0, NULL},
+	{"subnet", "router", K_IPLIST, O_SUBNET, SOFF(routers), 0, 0, NULL},
+	{"subnet", "dns", K_IPLIST, O_SUBNET, SOFF(dns), 0, 0, NULL},
+	{"subnet", "ntp", K_IPLIST, O_SUBNET, SOFF(ntp), 0, 0, NULL},
+	{"subnet", "domain", K_HOSTNAME, O_SUBNET, SOFF(domain), 0, 0, NULL},
+	{"subnet", "mtu", K_U16, O_SUBNET, SOFF(mtu), 68, 65535, NULL},
+	{"subnet", "lease-time", K_UINT, O_SUBNET, SOFF(lease_time), 60, 31536000, NULL},
+	{"subnet", "unknown-clients", K_UNKNOWN, O_SUBNET, SOFF(unknown), 0, 0, NULL},
+	{"subnet", "route", K_ROUTE, O_SUBNET, 0, 0, 0, NULL},
+	{"subnet", "option", K_OPTION, O_SUBNET, SOFF(options), 0, 0, NULL},
+	{"subnet", "boot-bios", K_STR, O_SUBNET, SOFF(boot.bios), 0, 0, NULL},
+	{"subnet", "boot-uefi-x64", K_STR, O_SUBNET, SOFF(boot.uefi_x64), 0, 0, NULL},
+	{"subnet", "boot-uefi-ia32", K_STR, O_SUBNET, SOFF(boot.uefi_ia32), 0, 0, NULL},
+	{"subnet", "boot-uefi-arm64", K_STR, O_SUBNET, SOFF(boot.uefi_arm64), 0, 0, NULL},
+	{"subnet", "boot-http-x64", K_STR, O_SUBNET, SOFF(boot.http_x64), 0, 0, NULL},
+	{"subnet", "boot-http-arm64", K_STR, O_SUBNET, SOFF(boot.http_arm64), 0, 0, NULL},
+	{"subnet", "boot-ipxe", K_STR, O_SUBNET, SOFF(boot.ipxe), 0, 0, NULL},
+	{"node", "mac", K_MACLIST, O_NODE, 0, 0, 0, NULL},
+	{"node", "ip", K_IP, O_NODE, NOFF(ip), 0, 0, NULL},
+	{"node", "hostname", K_HOSTNAME, O_NODE, NOFF(hostname), 0, 0, NULL},
+	{"node", "arch", K_STR, O_NODE, NOFF(arch), 0, 0, NULL},
+	{"node", "boot-file", K_STR, O_NODE, NOFF(boot_file), 0, 0, NULL},
+	{"node", "boot-ipxe", K_STR, O_NODE, NOFF(ipxe_file), 0, 0, NULL},
+	{"node", "root-path", K_STR, O_NODE, NOFF(root_path), 0, 0, NULL},
+	{"node", "option", K_OPTION, O_NODE, NOFF(options), 0, 0, NULL},
+};
+
+#define NOBJKEYS (sizeof(obj_keys) / sizeof(obj_keys[0]))
 
 struct load_ctx {
 	struct pxed_config *cfg;
 	struct config_errors *errs;
 	const char *file;  /* for messages */
 	int line;	   /* current line in file */
-	int seen[NKEYS];   /* line where each key was set in the file, 0 = not yet */
-	char section[128]; /* last section header seen, for unknown-section errors */
+	int seen[NKEYS];   /* line where each root key was set in the file, 0 = not yet */
+	char section[160]; /* section of the previous key, to notice a new section */
+	void *obj;	   /* current named object ([subnet X], [node X]) or NULL */
+	enum key_obj obj_kind;
+	bool skip_section; /* the current section is unknown or a duplicate */
 };
 
 static void add_error(struct config_errors *errs, const char *fmt, ...)
@@ -131,26 +207,85 @@ static bool parse_ull(const char *v, unsigned long long min, unsigned long long 
 }
 
 /* Store a string key, replacing any previous value. */
-static void set_str(struct pxed_config *c, size_t off, const char *v)
+static void set_str(void *obj, size_t off, const char *v)
 {
-	char **slot = (char **)((char *)c + off);
+	char **slot = (char **)((char *)obj + off);
 	free(*slot);
 	*slot = *v ? strdup(v) : NULL;
 }
 
-/* Parse value v for key k into c. Returns NULL or a static/explanatory message in buf. */
-static const char *apply_value(struct pxed_config *c, const struct key_def *k, const char *v,
-			       char *buf, size_t cap)
+static const char *apply_number(void *slot, const struct key_def *k, const char *v, char *buf,
+				size_t cap)
 {
-	void *slot = (char *)c + k->off;
-	const char *why = NULL;
 	unsigned long long n;
+	if (!parse_ull(v, k->min, k->max, &n)) {
+		snprintf(buf, cap, "expected a whole number from %llu to %llu", k->min, k->max);
+		return buf;
+	}
+	if (k->type == K_UINT)
+		*(unsigned *)slot = (unsigned)n;
+	else if (k->type == K_U16)
+		*(uint16_t *)slot = (uint16_t)n;
+	else
+		*(uint64_t *)slot = n;
+	return NULL;
+}
+
+/* Keys that append to a list inside a named object. */
+static const char *apply_append(void *obj, const struct key_def *k, const char *v)
+{
+	const char *why = NULL;
+	if (k->type == K_RANGE) {
+		struct config_subnet *sn = obj;
+		if (sn->nranges == CONFIG_MAX_RANGES)
+			return "too many ranges (at most 16)";
+		if (cv_parse_range(v, &sn->ranges[sn->nranges], &why) == 0)
+			sn->nranges++;
+	} else if (k->type == K_ROUTE) {
+		struct config_subnet *sn = obj;
+		if (sn->nroutes == CONFIG_MAX_ROUTES)
+			return "too many routes (at most 16)";
+		if (cv_parse_route(v, &sn->routes[sn->nroutes], &why) == 0)
+			sn->nroutes++;
+	} else if (k->type == K_MACLIST) {
+		struct config_node *nd = obj;
+		char tok[32];
+		const char *p = v;
+		while (*p && !why) {
+			p += strspn(p, ", \t");
+			size_t n = strcspn(p, ", \t");
+			if (!n)
+				break;
+			if (nd->nmacs == CONFIG_MAX_MACS || n >= sizeof(tok))
+				return "too many MACs (at most 8)";
+			memcpy(tok, p, n);
+			tok[n] = 0;
+			if (cv_parse_mac(tok, nd->macs[nd->nmacs], &why) == 0)
+				nd->nmacs++;
+			p += n;
+		}
+	} else { /* K_OPTION */
+		struct config_option_list *l = (void *)((char *)obj + k->off);
+		if (l->n == CONFIG_MAX_OPTIONS)
+			return "too many options (at most 32)";
+		if (cv_parse_option(v, &l->opt[l->n], &why) == 0)
+			l->n++;
+	}
+	return why;
+}
+
+/* Parse value v for key k into the object obj. Returns NULL or an explanation. */
+static const char *apply_value(void *obj, const struct key_def *k, const char *v, char *buf,
+			       size_t cap)
+{
+	void *slot = (char *)obj + k->off;
+	const char *why = NULL;
 	switch (k->type) {
-	case K_STR: set_str(c, k->off, v); return NULL;
+	case K_STR: set_str(obj, k->off, v); return NULL;
 	case K_PATH:
 		if (v[0] != '/')
 			return "must be an absolute path";
-		set_str(c, k->off, v);
+		set_str(obj, k->off, v);
 		{
 			char *s = *(char **)slot;
 			size_t len = strlen(s);
@@ -158,41 +293,41 @@ static const char *apply_value(struct pxed_config *c, const struct key_def *k, c
 				s[--len] = 0;
 		}
 		return NULL;
+	case K_HOSTNAME:
+		if (!cv_valid_hostname(v))
+			return "not a valid host name (letters, digits, '-', dots; RFC 1123)";
+		set_str(obj, k->off, v);
+		return NULL;
 	case K_BOOL: return parse_bool(v, slot) ? NULL : "expected yes or no";
 	case K_UINT:
 	case K_U16:
-	case K_U64:
-		if (!parse_ull(v, k->min, k->max, &n)) {
-			snprintf(buf, cap, "expected a whole number from %llu to %llu", k->min,
-				 k->max);
-			return buf;
-		}
-		if (k->type == K_UINT)
-			*(unsigned *)slot = (unsigned)n;
-		else if (k->type == K_U16)
-			*(uint16_t *)slot = (uint16_t)n;
-		else
-			*(uint64_t *)slot = n;
-		return NULL;
+	case K_U64: return apply_number(slot, k, v, buf, cap);
 	case K_BLKSIZE:
 		if (strcasecmp(v, "mtu") == 0) {
 			*(uint16_t *)slot = 0;
 			return NULL;
 		}
-		if (!parse_ull(v, k->min, k->max, &n))
+		if (!parse_ull(v, k->min, k->max, (unsigned long long[]){0}))
 			return "expected \"mtu\" or a block size from 8 to 65464";
-		*(uint16_t *)slot = (uint16_t)n;
+		*(uint16_t *)slot = (uint16_t)strtoul(v, NULL, 10);
 		return NULL;
 	case K_ENDPOINT:
 		return netaddr_parse_endpoint(v, (uint16_t)k->min, slot, &why) ? why : NULL;
 	case K_NETLIST: return netaddr_parse_netlist(v, slot, &why) ? why : NULL;
+	case K_NET: return netaddr_parse_net4(v, slot, &why) ? why : NULL;
+	case K_IP: return cv_parse_ip(v, slot, &why) ? why : NULL;
+	case K_IPLIST:
+		((struct config_addr_list *)slot)->n = 0;
+		return cv_parse_iplist(v, slot, &why) ? why : NULL;
 	case K_PORTS:
 		if (!*v) {
-			c->tftp.port_lo = c->tftp.port_hi = 0;
+			((uint16_t *)slot)[0] = ((uint16_t *)slot)[1] = 0;
 			return NULL;
 		}
-		return netaddr_parse_port_range(v, &c->tftp.port_lo, &c->tftp.port_hi, &why) ? why
-											     : NULL;
+		return netaddr_parse_port_range(v, &((uint16_t *)slot)[0], &((uint16_t *)slot)[1],
+						&why)
+			       ? why
+			       : NULL;
 	case K_LOGLVL: {
 		int l = log_level_parse(v);
 		if (l < 0)
@@ -200,6 +335,26 @@ static const char *apply_value(struct pxed_config *c, const struct key_def *k, c
 		*(enum log_level *)slot = (enum log_level)l;
 		return NULL;
 	}
+	case K_DHCPMODE: {
+		static const char *m[] = {"off", "server", "proxy"};
+		for (int i = 0; i < 3; i++)
+			if (!strcasecmp(v, m[i])) {
+				*(enum dhcp_mode *)slot = (enum dhcp_mode)i;
+				return NULL;
+			}
+		return "expected off, server or proxy";
+	}
+	case K_UNKNOWN:
+		if (!strcasecmp(v, "allow") || !strcasecmp(v, "deny")) {
+			*(enum unknown_clients *)slot =
+				!strcasecmp(v, "deny") ? UNKNOWN_DENY : UNKNOWN_ALLOW;
+			return NULL;
+		}
+		return "expected allow or deny";
+	case K_RANGE:
+	case K_ROUTE:
+	case K_MACLIST:
+	case K_OPTION: return apply_append(obj, k, v);
 	}
 	return "internal error: unknown key type";
 }
@@ -209,6 +364,9 @@ static const struct key_def *find_key(const char *section, const char *key)
 	for (size_t i = 0; i < NKEYS; i++)
 		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].key, key) == 0)
 			return &keys[i];
+	for (size_t i = 0; i < NOBJKEYS; i++)
+		if (strcmp(obj_keys[i].section, section) == 0 && strcmp(obj_keys[i].key, key) == 0)
+			return &obj_keys[i];
 	return NULL;
 }
 
@@ -234,6 +392,92 @@ static void strip_inline_comment(char *v)
 		v[--n] = 0;
 }
 
+static bool valid_name(const char *s)
+{
+	if (!*s || strlen(s) > 63)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
+			return false;
+	return true;
+}
+
+/* Find or create the named object of "[kind name]". Returns NULL (with an error) on a
+ * duplicate definition or a bad name. */
+static void *named_object(struct load_ctx *ctx, enum key_obj kind, const char *name, bool create)
+{
+	struct pxed_config *c = ctx->cfg;
+	size_t *n = kind == O_SUBNET ? &c->nsubnets : &c->nnodes;
+	size_t sz = kind == O_SUBNET ? sizeof(struct config_subnet) : sizeof(struct config_node);
+	char *arr = kind == O_SUBNET ? (char *)c->subnets : (char *)c->nodes;
+	for (size_t i = 0; i < *n; i++) {
+		char *o = arr + i * sz;
+		if (strcmp(*(char **)o, name) == 0) {
+			if (!create)
+				return o;
+			add_error(ctx->errs, "%s:%d: [%s %s] defined twice (first at line %d)",
+				  ctx->file, ctx->line, kind == O_SUBNET ? "subnet" : "node", name,
+				  *(int *)(o + sizeof(char *)));
+			return NULL;
+		}
+	}
+	if (!create)
+		return NULL;
+	if (!valid_name(name)) {
+		add_error(ctx->errs, "%s:%d: bad name \"%s\" (letters, digits, '-', '_', '.')",
+			  ctx->file, ctx->line, name);
+		return NULL;
+	}
+	char *grown = realloc(arr, (*n + 1) * sz);
+	if (!grown)
+		return NULL;
+	char *o = grown + *n * sz;
+	memset(o, 0, sz);
+	*(char **)o = strdup(name);
+	*(int *)(o + sizeof(char *)) = ctx->line;
+	if (kind == O_SUBNET)
+		c->subnets = (struct config_subnet *)grown;
+	else
+		c->nodes = (struct config_node *)grown;
+	(*n)++;
+	return o;
+}
+
+/* A new section header took effect: set up ctx->obj for its keys. With reuse (for -o), an
+ * existing named object is reopened instead of being a duplicate. */
+static void enter_section(struct load_ctx *ctx, const char *section, bool reuse)
+{
+	snprintf(ctx->section, sizeof(ctx->section), "%s", section);
+	ctx->obj = NULL;
+	ctx->skip_section = false;
+	const char *sp = strchr(section, ' ');
+	size_t tlen = sp ? (size_t)(sp - section) : strlen(section);
+	bool subnet = tlen == 6 && !strncmp(section, "subnet", 6);
+	bool node = tlen == 4 && !strncmp(section, "node", 4);
+	if (subnet || node) {
+		const char *name = sp ? sp + strspn(sp, " ") : "";
+		ctx->obj_kind = subnet ? O_SUBNET : O_NODE;
+		if (!*name) {
+			add_error(ctx->errs, "%s:%d: [%s] needs a name, e.g. [%s lab]", ctx->file,
+				  ctx->line, subnet ? "subnet" : "node",
+				  subnet ? "subnet" : "node");
+			ctx->skip_section = true;
+			return;
+		}
+		ctx->obj = reuse ? named_object(ctx, ctx->obj_kind, name, false) : NULL;
+		if (!ctx->obj)
+			ctx->obj = named_object(ctx, ctx->obj_kind, name, true);
+		ctx->skip_section = ctx->obj == NULL;
+		return;
+	}
+	ctx->obj_kind = O_ROOT;
+	if (!known_section(section)) {
+		add_error(ctx->errs, "%s:%d: unknown section [%s]", ctx->file, ctx->line, section);
+		ctx->skip_section = true;
+	}
+}
+
 /* inih callback: one key = value of the file. */
 static int on_ini_value(void *user, const char *section, const char *name, const char *value)
 {
@@ -248,30 +492,36 @@ static int on_ini_value(void *user, const char *section, const char *name, const
 			  ctx->line, name);
 		return 1;
 	}
-	if (!known_section(section)) {
-		if (strcmp(ctx->section, section) != 0)
-			add_error(ctx->errs, "%s:%d: unknown section [%s]", ctx->file, ctx->line,
-				  section);
-		snprintf(ctx->section, sizeof(ctx->section), "%s", section);
+	if (strcmp(ctx->section, section) != 0)
+		enter_section(ctx, section, false);
+	if (ctx->skip_section)
 		return 1;
-	}
-	const struct key_def *k = find_key(section, name);
+	const char *kind = ctx->obj_kind == O_SUBNET ? "subnet"
+			   : ctx->obj_kind == O_NODE ? "node"
+						     : section;
+	const struct key_def *k = find_key(kind, name);
 	if (!k) {
 		add_error(ctx->errs, "%s:%d: unknown key \"%s\" in [%s]", ctx->file, ctx->line,
 			  name, section);
 		return 1;
 	}
-	size_t idx = (size_t)(k - keys);
-	if (ctx->seen[idx]) {
-		add_error(ctx->errs, "%s:%d: %s.%s set twice (first at line %d)", ctx->file,
-			  ctx->line, section, name, ctx->seen[idx]);
-		return 1;
+	if (k->obj == O_ROOT) {
+		size_t idx = (size_t)(k - keys);
+		if (ctx->seen[idx]) {
+			add_error(ctx->errs, "%s:%d: %s.%s set twice (first at line %d)", ctx->file,
+				  ctx->line, section, name, ctx->seen[idx]);
+			return 1;
+		}
+		ctx->seen[idx] = ctx->line;
 	}
-	ctx->seen[idx] = ctx->line;
 	char buf[128];
-	const char *why = apply_value(ctx->cfg, k, v, buf, sizeof(buf));
-	if (why)
+	const char *why =
+		apply_value(k->obj == O_ROOT ? (void *)ctx->cfg : ctx->obj, k, v, buf, sizeof(buf));
+	if (why && k->obj == O_ROOT)
 		add_error(ctx->errs, "%s:%d: %s.%s = \"%s\": %s", ctx->file, ctx->line, section,
+			  name, v, why);
+	else if (why)
+		add_error(ctx->errs, "%s:%d: [%s] %s = \"%s\": %s", ctx->file, ctx->line, section,
 			  name, v, why);
 	return 1;
 }
@@ -308,7 +558,7 @@ static void load_file(struct load_ctx *ctx, const char *path)
 	fclose(f);
 }
 
-/* Apply one "section.key=value" override. */
+/* Apply one "section.key=value" override; named sections as "node.NAME.key=value". */
 static void load_override(struct load_ctx *ctx, const char *o)
 {
 	const char *eq = strchr(o, '=');
@@ -317,18 +567,91 @@ static void load_override(struct load_ctx *ctx, const char *o)
 		add_error(ctx->errs, "-o %s: expected section.key=value", o);
 		return;
 	}
-	char section[64], key[64];
-	snprintf(section, sizeof(section), "%.*s", (int)(dot - o), o);
-	snprintf(key, sizeof(key), "%.*s", (int)(eq - dot - 1), dot + 1);
+	const char *kdot = eq;
+	while (kdot > o && *kdot != '.')
+		kdot--;
+	char section[160], key[64];
+	snprintf(section, sizeof(section), "%.*s", (int)(kdot - o), o);
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - kdot - 1), kdot + 1);
+	char *sdot = strchr(section, '.');
+	void *obj = ctx->cfg;
+	if (sdot) { /* node.NAME or subnet.NAME: the object must exist or is created */
+		*sdot = ' ';
+		ctx->file = "-o";
+		ctx->line = 0;
+		enter_section(ctx, section, true);
+		if (ctx->skip_section || !ctx->obj) {
+			add_error(ctx->errs, "-o %s: unknown section [%s]", o, section);
+			return;
+		}
+		obj = ctx->obj;
+		*sdot = 0;
+	}
 	const struct key_def *k = find_key(section, key);
-	if (!k) {
+	if (!k || (k->obj == O_ROOT) != (sdot == NULL)) {
 		add_error(ctx->errs, "-o %s: unknown key %s.%s", o, section, key);
 		return;
 	}
 	char buf[128];
-	const char *why = apply_value(ctx->cfg, k, eq + 1, buf, sizeof(buf));
+	const char *why = apply_value(obj, k, eq + 1, buf, sizeof(buf));
 	if (why)
 		add_error(ctx->errs, "-o %s: %s", o, why);
+}
+
+static bool in_net(const struct net4 *n, uint32_t host_addr)
+{
+	return (host_addr & n->mask) == n->addr;
+}
+
+/* Subnets: a network, ranges inside it, no overlaps between subnets. */
+static void validate_subnets(struct pxed_config *c, struct config_errors *errs, const char *where)
+{
+	for (size_t i = 0; i < c->nsubnets; i++) {
+		const struct config_subnet *sn = &c->subnets[i];
+		if (!sn->net.mask)
+			add_error(errs, "%s:%d: [subnet %s] needs network = a.b.c.d/len", where,
+				  sn->line, sn->name);
+		for (size_t r = 0; r < sn->nranges; r++)
+			if (sn->net.mask && (!in_net(&sn->net, sn->ranges[r].lo) ||
+					     !in_net(&sn->net, sn->ranges[r].hi)))
+				add_error(errs,
+					  "%s:%d: [subnet %s] range %zu is outside its network",
+					  where, sn->line, sn->name, r + 1);
+		for (size_t j = 0; j < i; j++) {
+			const struct config_subnet *o = &c->subnets[j];
+			uint32_t m = sn->net.mask & o->net.mask;
+			if (sn->net.mask && o->net.mask && (sn->net.addr & m) == (o->net.addr & m))
+				add_error(errs, "%s:%d: [subnet %s] overlaps [subnet %s]", where,
+					  sn->line, sn->name, o->name);
+		}
+	}
+}
+
+/* Nodes: at least one MAC, MACs and IPs unique, IP inside a subnet when serving DHCP. */
+static void validate_nodes(struct pxed_config *c, struct config_errors *errs, const char *where)
+{
+	for (size_t i = 0; i < c->nnodes; i++) {
+		const struct config_node *nd = &c->nodes[i];
+		if (!nd->nmacs)
+			add_error(errs, "%s:%d: [node %s] needs mac = ...", where, nd->line,
+				  nd->name);
+		if (nd->ip.s_addr && c->dhcp.mode == DHCP_MODE_SERVER &&
+		    !config_subnet_for(c, nd->ip))
+			add_error(errs, "%s:%d: [node %s] ip %s is in no [subnet]", where, nd->line,
+				  nd->name, inet_ntoa(nd->ip));
+		for (size_t j = 0; j < i; j++) {
+			const struct config_node *o = &c->nodes[j];
+			if (nd->ip.s_addr && nd->ip.s_addr == o->ip.s_addr)
+				add_error(errs, "%s:%d: [node %s] has the same ip as [node %s]",
+					  where, nd->line, nd->name, o->name);
+			for (size_t a = 0; a < nd->nmacs; a++)
+				for (size_t b = 0; b < o->nmacs; b++)
+					if (!memcmp(nd->macs[a], o->macs[b], 6))
+						add_error(errs,
+							  "%s:%d: [node %s] has a MAC of [node %s]",
+							  where, nd->line, nd->name, o->name);
+		}
+	}
 }
 
 /* Cross-key checks after everything is loaded. */
@@ -345,6 +668,10 @@ static void validate(struct pxed_config *c, struct config_errors *errs, const ch
 	if (t->single_port && t->port_lo)
 		add_error(errs, "%s: tftp.single-port and tftp.port-range exclude each other",
 			  where);
+	if (c->dhcp.mode == DHCP_MODE_SERVER && c->nsubnets == 0)
+		add_error(errs, "%s: dhcp.mode = server needs at least one [subnet NAME]", where);
+	validate_subnets(c, errs, where);
+	validate_nodes(c, errs, where);
 }
 
 static void open_root(struct pxed_config *c, struct config_errors *errs, const char *where)
@@ -399,12 +726,49 @@ void config_unref(struct pxed_config *c)
 	if (!c || --c->refs > 0)
 		return;
 	for (size_t i = 0; i < NKEYS; i++)
-		if (keys[i].type == K_STR || keys[i].type == K_PATH)
+		if (keys[i].type == K_STR || keys[i].type == K_PATH || keys[i].type == K_HOSTNAME)
 			free(*(char **)((char *)c + keys[i].off));
+	for (size_t i = 0; i < c->nsubnets + c->nnodes; i++) {
+		bool sn = i < c->nsubnets;
+		void *o = sn ? (void *)&c->subnets[i] : (void *)&c->nodes[i - c->nsubnets];
+		free(*(char **)o);
+		for (size_t k = 0; k < NOBJKEYS; k++)
+			if ((obj_keys[k].obj == O_SUBNET) == sn &&
+			    (obj_keys[k].type == K_STR || obj_keys[k].type == K_HOSTNAME))
+				free(*(char **)((char *)o + obj_keys[k].off));
+	}
+	free(c->subnets);
+	free(c->nodes);
 	if (c->tftp_root_fd >= 0)
 		close(c->tftp_root_fd);
 	free(c->source);
 	free(c);
+}
+
+const struct config_node *config_node_by_mac(const struct pxed_config *c, const uint8_t mac[6])
+{
+	for (size_t i = 0; i < c->nnodes; i++)
+		for (size_t m = 0; m < c->nodes[i].nmacs; m++)
+			if (!memcmp(c->nodes[i].macs[m], mac, 6))
+				return &c->nodes[i];
+	return NULL;
+}
+
+const struct config_node *config_node_by_name(const struct pxed_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nnodes; i++)
+		if (!strcmp(c->nodes[i].name, name))
+			return &c->nodes[i];
+	return NULL;
+}
+
+const struct config_subnet *config_subnet_for(const struct pxed_config *c, struct in_addr addr)
+{
+	uint32_t a = ntohl(addr.s_addr);
+	for (size_t i = 0; i < c->nsubnets; i++)
+		if (c->subnets[i].net.mask && in_net(&c->subnets[i].net, a))
+			return &c->subnets[i];
+	return NULL;
 }
 
 void config_errors_clear(struct config_errors *errs)
@@ -423,8 +787,21 @@ static void value_str(const struct pxed_config *c, const struct key_def *k, char
 	switch (k->type) {
 	case K_STR:
 	case K_PATH:
+	case K_HOSTNAME:
 		snprintf(out, cap, "%s", *(char *const *)slot ? *(char *const *)slot : "");
 		break;
+	case K_IP:
+		snprintf(out, cap, "%s",
+			 ((const struct in_addr *)slot)->s_addr
+				 ? inet_ntop(AF_INET, slot, a, sizeof(a))
+				 : "");
+		break;
+	case K_DHCPMODE: {
+		static const char *m[] = {"off", "server", "proxy"};
+		snprintf(out, cap, "%s", m[*(const enum dhcp_mode *)slot]);
+		break;
+	}
+	default: snprintf(out, cap, "(see the file)"); break;
 	case K_BOOL: snprintf(out, cap, "%s", *(const bool *)slot ? "yes" : "no"); break;
 	case K_UINT: snprintf(out, cap, "%u", *(const unsigned *)slot); break;
 	case K_U16: snprintf(out, cap, "%u", *(const uint16_t *)slot); break;
@@ -472,4 +849,12 @@ void config_dump(const struct pxed_config *c, char *out, size_t cap)
 		o += (size_t)snprintf(out + o, cap - o, "%s.%s = %s\n", keys[i].section,
 				      keys[i].key, v);
 	}
+	for (size_t i = 0; i < c->nsubnets && o < cap; i++)
+		o += (size_t)snprintf(out + o, cap - o, "[subnet %s] %zu ranges\n",
+				      c->subnets[i].name, c->subnets[i].nranges);
+	for (size_t i = 0; i < c->nnodes && o < cap; i++)
+		o += (size_t)snprintf(out + o, cap - o, "[node %s] %zu MACs, ip %s\n",
+				      c->nodes[i].name, c->nodes[i].nmacs,
+				      c->nodes[i].ip.s_addr ? inet_ntoa(c->nodes[i].ip)
+							    : "dynamic");
 }

@@ -39,11 +39,116 @@ struct config_tftp {
 	uint64_t netascii_max_bytes; /* largest file converted for netascii */
 };
 
+/* An IPv4 address range, host byte order, lo <= hi. */
+struct config_range {
+	uint32_t lo, hi;
+};
+
+#define CONFIG_MAX_ADDRS   8
+#define CONFIG_MAX_RANGES  16
+#define CONFIG_MAX_OPTIONS 32
+#define CONFIG_MAX_MACS	   8
+#define CONFIG_MAX_ROUTES  16
+
+/* A DHCP option given in the configuration as `option = CODE TYPE VALUE`, already encoded. */
+struct config_dhcp_option {
+	uint8_t code;
+	uint16_t len;
+	uint8_t data[255];
+};
+
+struct config_option_list {
+	size_t n;
+	struct config_dhcp_option opt[CONFIG_MAX_OPTIONS];
+};
+
+struct config_addr_list {
+	size_t n;
+	struct in_addr a[CONFIG_MAX_ADDRS];
+};
+
+/* RFC 3442 classless static route. */
+struct config_route {
+	struct net4 dest;
+	struct in_addr gw;
+};
+
+enum dhcp_mode { DHCP_MODE_OFF, DHCP_MODE_SERVER, DHCP_MODE_PROXY };
+enum unknown_clients { UNKNOWN_ALLOW, UNKNOWN_DENY };
+
+/* Boot files per architecture and loader stage (see docs/dhcp.md "Boot decision"). */
+struct config_boot {
+	char *bios;	  /* PXE ROM on BIOS: pxelinux.0 or undionly.kpxe */
+	char *uefi_x64;	  /* UEFI x64 PXE: ipxe.efi, snponly.efi, shim/grub */
+	char *uefi_ia32;  /* UEFI IA32 PXE */
+	char *uefi_arm64; /* UEFI ARM64 PXE */
+	char *http_x64;	  /* UEFI HTTP boot (HTTPClient), x64: a URL */
+	char *http_arm64; /* UEFI HTTP boot, ARM64: a URL */
+	char *ipxe;	  /* iPXE second stage: usually an HTTP script URL */
+};
+
+/* [dhcp]: global DHCP settings. */
+struct config_dhcp {
+	enum dhcp_mode mode;
+	char *interfaces;	    /* comma/space separated interface names */
+	struct sockaddr_in listen;  /* port 67 normally; tests use others */
+	uint16_t client_port;	    /* 68 normally */
+	uint16_t proxy_port;	    /* 4011 */
+	struct in_addr server_id;   /* 0: the address of the receiving interface */
+	struct in_addr next_server; /* 0: server_id */
+	unsigned lease_time;	    /* seconds */
+	unsigned decline_time;	    /* quarantine after DECLINE */
+	bool authoritative;	    /* NAK requests for addresses we cannot give */
+	bool ping_check;	    /* ICMP echo before offering a dynamic address */
+	unsigned ping_timeout_ms;
+	unsigned offer_hold_s; /* how long an OFFERed address stays reserved */
+	unsigned commit_batch; /* most leases per durable commit */
+	struct config_boot boot;
+};
+
+/* [subnet NAME] */
+struct config_subnet {
+	char *name;
+	int line;
+	struct net4 net;
+	char *interface; /* receiving interface; NULL: matched by address or giaddr */
+	size_t nranges;
+	struct config_range ranges[CONFIG_MAX_RANGES];
+	struct config_addr_list routers, dns, ntp;
+	char *domain;
+	uint16_t mtu;
+	unsigned lease_time; /* 0: dhcp.lease-time */
+	enum unknown_clients unknown;
+	size_t nroutes;
+	struct config_route routes[CONFIG_MAX_ROUTES];
+	struct config_option_list options;
+	struct config_boot boot; /* overrides of [dhcp] boot files */
+};
+
+/* [node NAME]: a machine pxed knows (reservation and, later, profile). */
+struct config_node {
+	char *name;
+	int line;
+	size_t nmacs;
+	uint8_t macs[CONFIG_MAX_MACS][6];
+	struct in_addr ip; /* 0: dynamic */
+	char *hostname;	   /* option 12; NULL: the node name */
+	char *arch;	   /* architecture override (pxe_arch name) */
+	char *boot_file;   /* boot file override for every stage but iPXE */
+	char *ipxe_file;   /* boot file override for the iPXE stage */
+	char *root_path;   /* option 17 */
+	struct config_option_list options;
+};
+
 struct pxed_config {
 	int refs;
 	char *source; /* the file name, or NULL when only -o options were given */
 	struct config_server server;
 	struct config_tftp tftp;
+	struct config_dhcp dhcp;
+	size_t nsubnets, nnodes;
+	struct config_subnet *subnets;
+	struct config_node *nodes;
 	int tftp_root_fd; /* O_PATH directory fd of tftp.root, -1 if not opened */
 };
 
@@ -70,6 +175,13 @@ void config_unref(struct pxed_config *c);
 
 /** Free the strings of errs. */
 void config_errors_clear(struct config_errors *errs);
+
+/** Node with this MAC, or NULL. */
+const struct config_node *config_node_by_mac(const struct pxed_config *c, const uint8_t mac[6]);
+/** Node by name, or NULL. */
+const struct config_node *config_node_by_name(const struct pxed_config *c, const char *name);
+/** Subnet containing addr (network byte order), or NULL. */
+const struct config_subnet *config_subnet_for(const struct pxed_config *c, struct in_addr addr);
 
 /** Write one line per known key with its current value ("tftp.root = /srv/tftp"). */
 void config_dump(const struct pxed_config *c, char *out, size_t cap);

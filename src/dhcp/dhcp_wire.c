@@ -321,8 +321,8 @@ static size_t field_str(const uint8_t *field, size_t cap, bool overloaded, const
 
 size_t dhcp_msg_file(const struct dhcp_msg *msg, const char **s)
 {
-	return field_str(msg->hdr.file, sizeof(msg->hdr.file),
-			 msg->overload & DHCP_OVERLOAD_FILE, s);
+	return field_str(msg->hdr.file, sizeof(msg->hdr.file), msg->overload & DHCP_OVERLOAD_FILE,
+			 s);
 }
 
 size_t dhcp_msg_sname(const struct dhcp_msg *msg, const char **s)
@@ -374,8 +374,8 @@ int dhcp_rb_add_flags(struct dhcp_reply_builder *rb, uint8_t code, const void *d
 		return rb_fail(rb, -ENOSPC);
 	if (len)
 		memcpy(rb->data + rb->used, data, len);
-	*e = (struct dhcp_rb_entry){.off = rb->used, .len = (uint16_t)len, .flags = (uint8_t)flags,
-				    .set = true};
+	*e = (struct dhcp_rb_entry){
+		.off = rb->used, .len = (uint16_t)len, .flags = (uint8_t)flags, .set = true};
 	rb->used = (uint16_t)(rb->used + len);
 	rb->order[rb->n++] = code;
 	return 0;
@@ -541,7 +541,8 @@ static int choose_layout(const struct dhcp_reply_builder *rb, const uint8_t *ite
 
 	if ((rc == 0 && lo->dropped == 0) || !rb->allow_overload || opt_room < 3)
 		return rc;
-	size_t over[3] = {opt_room - 3, all_zero(rb->hdr.file, DHCP_FILE_LEN) ? DHCP_FILE_LEN - 1 : 0,
+	size_t over[3] = {opt_room - 3,
+			  all_zero(rb->hdr.file, DHCP_FILE_LEN) ? DHCP_FILE_LEN - 1 : 0,
 			  all_zero(rb->hdr.sname, DHCP_SNAME_LEN) ? DHCP_SNAME_LEN - 1 : 0};
 	if (!over[1] && !over[2])
 		return rc;

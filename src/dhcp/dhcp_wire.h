@@ -13,21 +13,21 @@
 #include <stdint.h>
 
 /* Sizes (RFC 2131 §2). */
-#define DHCP_HDR_LEN	      236 /* fixed BOOTP header, up to the options field */
-#define DHCP_COOKIE	      0x63825363u
-#define DHCP_MIN_LEN	      240 /* header + magic cookie: shortest message we accept */
-#define DHCP_BOOTP_MIN_LEN    300 /* replies are padded to this (RFC 951 size; old clients) */
-#define DHCP_SNAME_LEN	      64
-#define DHCP_FILE_LEN	      128
-#define DHCP_CHADDR_LEN	      16
-#define DHCP_SNAME_OFF	      44
-#define DHCP_FILE_OFF	      108
-#define DHCP_UDP_IP_OVERHEAD  28  /* IPv4 header (no options) + UDP header */
-#define DHCP_MIN_IP_DATAGRAM  576 /* RFC 2131 §2, RFC 2132 §9.10: smallest max message size */
-#define DHCP_DEFAULT_MAX_MSG  (DHCP_MIN_IP_DATAGRAM - DHCP_UDP_IP_OVERHEAD) /* 548 */
-#define DHCP_SCRATCH_LEN      2048 /* room for RFC 3396 concatenated options */
-#define DHCP_RB_DATA_LEN      2048 /* option payload room in a reply builder */
-#define DHCP_MAX_PACKET	      65535
+#define DHCP_HDR_LEN	     236 /* fixed BOOTP header, up to the options field */
+#define DHCP_COOKIE	     0x63825363u
+#define DHCP_MIN_LEN	     240 /* header + magic cookie: shortest message we accept */
+#define DHCP_BOOTP_MIN_LEN   300 /* replies are padded to this (RFC 951 size; old clients) */
+#define DHCP_SNAME_LEN	     64
+#define DHCP_FILE_LEN	     128
+#define DHCP_CHADDR_LEN	     16
+#define DHCP_SNAME_OFF	     44
+#define DHCP_FILE_OFF	     108
+#define DHCP_UDP_IP_OVERHEAD 28	 /* IPv4 header (no options) + UDP header */
+#define DHCP_MIN_IP_DATAGRAM 576 /* RFC 2131 §2, RFC 2132 §9.10: smallest max message size */
+#define DHCP_DEFAULT_MAX_MSG (DHCP_MIN_IP_DATAGRAM - DHCP_UDP_IP_OVERHEAD) /* 548 */
+#define DHCP_SCRATCH_LEN     2048 /* room for RFC 3396 concatenated options */
+#define DHCP_RB_DATA_LEN     2048 /* option payload room in a reply builder */
+#define DHCP_MAX_PACKET	     65535
 
 enum dhcp_op { DHCP_BOOTREQUEST = 1, DHCP_BOOTREPLY = 2 };
 
@@ -108,10 +108,10 @@ struct dhcp_hdr {
 
 /* Where an option's data lives; use dhcp_opt() rather than reading this. */
 struct dhcp_opt_ref {
-	uint16_t off;	/* into the packet, or into scratch */
-	uint16_t len;	/* total data length (all instances concatenated) */
-	uint8_t where;	/* 0 absent, 1 packet, 2 scratch */
-	uint8_t count;	/* instances seen (saturates at 255) */
+	uint16_t off;  /* into the packet, or into scratch */
+	uint16_t len;  /* total data length (all instances concatenated) */
+	uint8_t where; /* 0 absent, 1 packet, 2 scratch */
+	uint8_t count; /* instances seen (saturates at 255) */
 };
 
 /* A parsed message. Borrows the packet buffer given to dhcp_parse (option views point into it

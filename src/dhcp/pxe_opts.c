@@ -9,7 +9,8 @@
 
 /* ---- Architecture table ---- */
 
-#define ARCH(c, n, f, fw_, h, d) [c] = {.code = c, .name = n, .family = f, .desc = d, .fw = fw_, .http = h}
+#define ARCH(c, n, f, fw_, h, d) \
+	[c] = {.code = c, .name = n, .family = f, .desc = d, .fw = fw_, .http = h}
 
 /* IANA "Processor Architecture Types" (DHCPv6 parameters registry, shared by DHCPv4 option 93),
  * types 0..41. Type 7 is x64 UEFI and 9 is EBC (RFC 4578 erratum 4624); firmware that followed
@@ -152,8 +153,7 @@ static void vc_fields(const uint8_t *p, size_t len, struct pxe_vendor_class *vc)
 	size_t vlen;
 	uint32_t x;
 
-	if (find_field(p, len, ":Arch:", &v, &vlen) && read_digits(v, vlen, 5, &x) &&
-	    x <= 0xffff) {
+	if (find_field(p, len, ":Arch:", &v, &vlen) && read_digits(v, vlen, 5, &x) && x <= 0xffff) {
 		vc->has_arch = true;
 		vc->arch = (uint16_t)x;
 	}
@@ -189,10 +189,8 @@ int pxe_parse_vendor_class(const uint8_t *p, size_t len, struct pxe_vendor_class
 const char *pxe_vc_kind_name(enum pxe_vc_kind kind)
 {
 	static const char *const names[] = {
-		[PXE_VC_NONE] = "none",
-		[PXE_VC_PXE] = "PXEClient",
-		[PXE_VC_HTTP] = "HTTPClient",
-		[PXE_VC_ETHERBOOT] = "Etherboot",
+		[PXE_VC_NONE] = "none",	      [PXE_VC_PXE] = "PXEClient",
+		[PXE_VC_HTTP] = "HTTPClient", [PXE_VC_ETHERBOOT] = "Etherboot",
 		[PXE_VC_OTHER] = "other",
 	};
 
@@ -219,14 +217,16 @@ int pxe_parse_uuid(const uint8_t *p, size_t len, uint8_t guid[16])
 
 void pxe_format_guid(const uint8_t guid[16], char out[37])
 {
+	/* wire byte for each text position: fields 1-3 swapped, 4-5 as they are */
+	static const uint8_t order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0;
 
 	for (size_t i = 0; i < 16; i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10)
 			out[o++] = '-';
-		out[o++] = hex[guid[i] >> 4];
-		out[o++] = hex[guid[i] & 15];
+		out[o++] = hex[guid[order[i]] >> 4];
+		out[o++] = hex[guid[order[i]] & 15];
 	}
 	out[o] = '\0';
 }
@@ -344,12 +344,18 @@ static int subopt_next(struct rd *r, uint8_t *code, const uint8_t **data, uint8_
 	return 1;
 }
 
-/* Record one 175 sub-option: a feature flag, the version, or nothing (ignored on purpose). */
+/* Record one 175 sub-option: a feature flag, the version, the bus id, or nothing (ignored on
+ * purpose). */
 static void ipxe_subopt(uint8_t code, const uint8_t *d, uint8_t len, struct pxe_ipxe *x)
 {
-	if (code == PXE_IPXE_SUBOPT_VERSION) {
-		x->version = d;
-		x->version_len = len;
+	if (code == PXE_IPXE_SUBOPT_VERSION && len == 3) {
+		x->has_version = true;
+		memcpy(x->version, d, 3);
+		return;
+	}
+	if (code == PXE_IPXE_SUBOPT_BUS_ID && len >= 1) {
+		x->has_bus_id = true;
+		x->bus_type = d[0];
 		return;
 	}
 	for (size_t i = 0; i < N_IPXE_FEATURES; i++)

@@ -102,11 +102,13 @@ struct pxe_ndi {
 /** Option 94 (RFC 4578 §2.2): exactly 3 bytes, type 1 (UNDI). 0 or -EBADMSG. */
 int pxe_parse_ndi(const uint8_t *p, size_t len, struct pxe_ndi *out);
 
-/** Option 97 (RFC 4578 §2.3): exactly 17 bytes, type 0 then a 16-byte GUID (copied to guid,
- * wire order). 0 or -EBADMSG. */
+/** Option 97 (RFC 4578 §2.3): exactly 17 bytes, type 0 then a 16-byte GUID (copied to guid
+ * in wire order). 0 or -EBADMSG. */
 int pxe_parse_uuid(const uint8_t *p, size_t len, uint8_t guid[16]);
 
-/** Format a GUID (wire byte order, no swapping) as 8-4-4-4-12 lower-case hex plus NUL. */
+/** Format a GUID from option 97 as text, the way dmidecode and `qemu -uuid` write it: the
+ * first three fields are little-endian on the wire (SMBIOS 2.6 UUID layout, as sent by iPXE
+ * and EDK2), so they are byte-swapped. 36 lower-case characters plus NUL. */
 void pxe_format_guid(const uint8_t guid[16], char out[37]);
 
 /**
@@ -169,18 +171,21 @@ enum pxe_ipxe_feature {
 };
 
 #define PXE_IPXE_SUBOPT_NO_PXEDHCP 176 /* server -> iPXE: do not wait for proxyDHCP */
+#define PXE_IPXE_SUBOPT_BUS_ID	   177
 #define PXE_IPXE_SUBOPT_VERSION	   235
 
 struct pxe_ipxe {
 	uint32_t features; /* enum pxe_ipxe_feature bits set to a non-zero value */
-	const uint8_t *version; /* 175.235 string view, NULL if absent; borrowed */
-	size_t version_len;
+	bool has_version;  /* 175.235: three bytes, major, minor, build */
+	uint8_t version[3];
+	bool has_bus_id; /* 175.177: bus type (1 = PCI), then bus-specific id */
+	uint8_t bus_type;
 };
 
 /**
  * Parse option 175 data: sub-options (code, length, data), pad 0 skipped, end 255 stops.
- * Unknown sub-options are ignored on purpose. Returns 0 or -EBADMSG (a sub-option runs past
- * the end). Borrows p.
+ * Unknown sub-options (and a version that is not 3 bytes) are ignored on purpose. Returns 0 or
+ * -EBADMSG (a sub-option runs past the end).
  */
 int pxe_parse_ipxe(const uint8_t *p, size_t len, struct pxe_ipxe *out);
 
@@ -204,9 +209,9 @@ struct pxe_client {
 	struct pxe_ndi ndi;
 	bool has_uuid;
 	uint8_t uuid[16];
-	bool is_ipxe;	    /* user class "iPXE" or option 175 present */
-	bool ipxe_by_uc;    /* ... because of user class "iPXE" */
-	bool ipxe_by_175;   /* ... because of option 175 */
+	bool is_ipxe;	      /* user class "iPXE" or option 175 present */
+	bool ipxe_by_uc;      /* ... because of user class "iPXE" */
+	bool ipxe_by_175;     /* ... because of option 175 */
 	struct pxe_ipxe ipxe; /* parsed 175 (zero if absent or malformed) */
 	struct pxe_user_class uc;
 	bool has_uc;
@@ -248,9 +253,9 @@ enum pxe_subopt {
 int pxe_build_vendor_plain(uint8_t *buf, size_t cap);
 
 struct pxe_boot_item {
-	uint16_t type;	      /* boot server type; 0 = PXE bootstrap server */
-	const char *desc;     /* menu text */
-	uint32_t server;      /* boot server address (host order) to list in sub-option 8, or 0 */
+	uint16_t type;	  /* boot server type; 0 = PXE bootstrap server */
+	const char *desc; /* menu text */
+	uint32_t server;  /* boot server address (host order) to list in sub-option 8, or 0 */
 };
 
 struct pxe_menu {

@@ -131,6 +131,8 @@ def cmd_get(a):
     intruder = None
     intruder_reply = "none"
     lens = set()
+    drop = set(int(x) for x in a.drop_blocks.split(",") if x) if a.drop_blocks else set()
+    gap_acked_for = None
 
     def send_ack(block):
         nonlocal last_ack, acks_sent
@@ -210,6 +212,10 @@ def cmd_get(a):
             if a.intruder:
                 intruder = Recv(bind_addr=a.bind)
                 intruder.sock.sendto(struct.pack("!HH", OP_ACK, 1), peer)
+        if d["block"] == (nxt & 0xFFFF) and nxt in drop:
+            drop.discard(nxt)        # simulate the loss of this block, once
+            out("dropped_block", nxt)
+            continue
         if d["block"] == (nxt & 0xFFFF):
             payload = pkt[4:]
             data += payload
@@ -225,6 +231,10 @@ def cmd_get(a):
             if a.max_blocks and nxt - 1 >= a.max_blocks and not last:
                 result = "abandoned"
                 break
+            if a.error_after and nxt - 1 >= a.error_after and not last:
+                r.sock.sendto(struct.pack("!HH", OP_ERROR, 0) + b"client abort\0", peer)
+                result = "aborted"
+                break
             if last or since_ack >= windowsize:
                 if a.ack_delay:
                     time.sleep(a.ack_delay)
@@ -239,13 +249,16 @@ def cmd_get(a):
             if diff >= 0x8000:
                 dup_data += 1
             else:
+                # RFC 7440: ACK the last block received in order, once per gap.
                 gaps += 1
-                send_ack(nxt - 1)
-                since_ack = 0
+                if gap_acked_for != nxt:
+                    gap_acked_for = nxt
+                    send_ack(nxt - 1)
+                    since_ack = 0
 
     elapsed = time.monotonic() - t0
     # Linger: any DATA arriving after the end is a useless re-send; count it.
-    if result == "ok" and a.linger > 0:
+    if result in ("ok", "aborted", "abandoned") and a.linger > 0:
         end = time.monotonic() + a.linger
         while True:
             left = end - time.monotonic()
@@ -289,6 +302,7 @@ def cmd_stall(a):
     opts = parse_opts(a.opt)
     r = Recv(bind_addr=a.bind)
     r.sock.sendto(build_request(OP_RRQ, name, a.mode.encode(), opts), (a.host, a.port))
+    out("local_port", r.sock.getsockname()[1])
     peer = None
     deadline = time.monotonic() + 10
     first = None
@@ -455,7 +469,11 @@ def main():
     g.add_argument("--intruder", action="store_true",
                    help="after DATA 1, send an ACK to the transfer port from another socket")
     g.add_argument("--no-ack-oack", action="store_true", help="stop after the OACK")
-    g.add_argument("--max-blocks", type=int, default=0, help="abandon after N blocks")
+    g.add_argument("--max-blocks", type=int, default=0, help="go silent after N blocks")
+    g.add_argument("--error-after", type=int, default=0,
+                   help="send ERROR 0 instead of the ACK after N blocks")
+    g.add_argument("--drop-blocks", default="",
+                   help="comma-separated block numbers (absolute) to ignore once, as if lost")
     g.add_argument("--any-source", action="store_true", help="accept a reply from any address")
 
     s = sub.add_parser("stall")

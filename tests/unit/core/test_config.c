@@ -169,8 +169,131 @@ static void test_refcount(void)
 	config_unref(NULL);
 }
 
+static void test_dhcp_sections(void)
+{
+	const char *p = write_tmp("[dhcp]\n"
+				  "mode = server\n"
+				  "boot-bios = undionly.kpxe\n"
+				  "boot-ipxe = http://198.18.0.1/boot.ipxe\n"
+				  "[subnet lab]\n"
+				  "network = 198.18.0.0/24\n"
+				  "range = 198.18.0.100 198.18.0.150\n"
+				  "range = 198.18.0.200-198.18.0.210\n"
+				  "router = 198.18.0.1\n"
+				  "dns = 198.18.0.1, 198.18.0.2\n"
+				  "domain = lab.example\n"
+				  "unknown-clients = deny   # like dhcpd\n"
+				  "route = 198.18.5.0/24 198.18.0.254\n"
+				  "option = 150 ip 198.18.0.1\n"
+				  "option = 209 text \"pxelinux.cfg/default\"\n"
+				  "[node slave21]\n"
+				  "mac = 00:40:63:c2:ca:c9, 52-54-00-00-00-21\n"
+				  "ip = 198.18.0.21\n"
+				  "root-path = 198.18.0.1:/diskless/198.18.0.21\n");
+	const char *o[] = {"node.slave21.hostname=s21", "node.slave22.mac=52:54:00:00:00:22"};
+	struct config_errors e = {0};
+	struct pxed_config *c = config_load(p, o, 2, false, &e);
+	CHECK(c != NULL);
+	for (size_t i = 0; i < e.n; i++)
+		fprintf(stderr, "  unexpected: %s\n", e.msg[i]);
+	if (!c)
+		return;
+	CHECK_EQ(c->dhcp.mode, DHCP_MODE_SERVER);
+	CHECK_STR(c->dhcp.boot.bios, "undionly.kpxe");
+	CHECK_EQ(c->nsubnets, 1);
+	const struct config_subnet *sn = &c->subnets[0];
+	CHECK_STR(sn->name, "lab");
+	CHECK_EQ(sn->nranges, 2);
+	CHECK_EQ(sn->ranges[1].hi & 0xff, 210);
+	CHECK_EQ(sn->dns.n, 2);
+	CHECK_EQ(sn->unknown, UNKNOWN_DENY);
+	CHECK_EQ(sn->nroutes, 1);
+	CHECK_EQ(sn->options.n, 2);
+	CHECK_EQ(sn->options.opt[0].code, 150);
+	CHECK_EQ(sn->options.opt[0].len, 4);
+	CHECK_EQ(sn->options.opt[1].len, 20);
+	CHECK_EQ(c->nnodes, 2);
+	const uint8_t mac[6] = {0x52, 0x54, 0, 0, 0, 0x21};
+	const struct config_node *nd = config_node_by_mac(c, mac);
+	CHECK(nd != NULL && !strcmp(nd->name, "slave21"));
+	CHECK(nd && nd->nmacs == 2 && nd->hostname && !strcmp(nd->hostname, "s21"));
+	CHECK(config_node_by_name(c, "slave22") != NULL);
+	CHECK(config_subnet_for(c, nd->ip) == sn);
+	config_unref(c);
+	unlink(p);
+}
+
+static void test_dhcp_section_errors(void)
+{
+	const char *p = write_tmp("[dhcp]\n"
+				  "mode = server\n"
+				  "[subnet a]\n"
+				  "range = 198.18.1.1 198.18.1.9\n"
+				  "[subnet b]\n"
+				  "network = 198.18.0.0/24\n"
+				  "range = 198.18.1.1 198.18.1.9\n"
+				  "[subnet c]\n"
+				  "network = 198.18.0.128/25\n"
+				  "[node n1]\n"
+				  "mac = 52:54:00:00:00:01\n"
+				  "ip = 10.0.0.1\n"
+				  "[node n2]\n"
+				  "mac = 52:54:00:00:00:01\n"
+				  "[node n1]\n"
+				  "mac = zz:54:00:00:00:01\n"
+				  "option = 53 u8 1\n"
+				  "[node]\n"
+				  "x = 1\n"
+				  "[subnet b]\n"
+				  "mtu = 10\n");
+	struct config_errors e = {0};
+	CHECK(config_load(p, NULL, 0, false, &e) == NULL);
+	char want[160];
+	snprintf(want, sizeof(want), "%s:4: [subnet a] needs network", p);
+	CHECK(has_error(&e, want));
+	snprintf(want, sizeof(want), "%s:6: [subnet b] range 1 is outside its network", p);
+	CHECK(has_error(&e, want));
+	snprintf(want, sizeof(want), "[subnet c] overlaps [subnet b]");
+	CHECK(has_error(&e, want));
+	snprintf(want, sizeof(want), "%s:11: [node n1] ip 10.0.0.1 is in no [subnet]", p);
+	CHECK(has_error(&e, want));
+	snprintf(want, sizeof(want), "[node n2] has a MAC of [node n1]");
+	CHECK(has_error(&e, want));
+	snprintf(want, sizeof(want), "%s:16: [node n1] defined twice (first at line 11)", p);
+	CHECK(has_error(&e, want));
+	snprintf(want, sizeof(want), "%s:19: [node] needs a name", p);
+	CHECK(has_error(&e, want));
+	snprintf(want, sizeof(want), "%s:21: [subnet b] defined twice", p);
+	CHECK(has_error(&e, want));
+	config_errors_clear(&e);
+	unlink(p);
+}
+
+static void test_option_values(void)
+{
+	struct config_errors e = {0};
+	const char *o[] = {"subnet.s.network=198.18.0.0/16", "subnet.s.option=1 ip 1.2.3.4",
+			   "subnet.s.option=43 hex 01:04:00:00:00:00:ff",
+			   "subnet.s.option=9 u32 70000", "subnet.s.option=9 u8 256"};
+	CHECK(config_load(NULL, o, 5, false, &e) == NULL);
+	CHECK(has_error(&e, "-o subnet.s.option=9 u8 256: number out of range"));
+	CHECK_EQ(e.n, 1);
+	config_errors_clear(&e);
+	struct pxed_config *c = config_load(NULL, o, 4, false, &e);
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	CHECK_EQ(c->subnets[0].options.opt[1].len, 7);
+	CHECK_EQ(c->subnets[0].options.opt[2].data[1], 0x01);
+	CHECK_EQ(c->subnets[0].options.opt[2].data[2], 0x11);
+	config_unref(c);
+}
+
 int main(void)
 {
+	RUN(test_dhcp_sections);
+	RUN(test_dhcp_section_errors);
+	RUN(test_option_values);
 	RUN(test_defaults);
 	RUN(test_file_and_overrides);
 	RUN(test_errors_have_file_line);
