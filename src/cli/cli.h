@@ -16,5 +16,6 @@ int cli_parse_config_args(int argc, char **argv, struct cli_config_args *out, in
 
 int cmd_serve(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_leases(int argc, char **argv);
 
 #endif

@@ -1,5 +1,6 @@
 /* pxed serve: load the configuration, bind, drop privileges, run the event loop; SIGHUP
  * reloads atomically, SIGTERM/SIGINT exit cleanly. */
+#include <errno.h>
 #include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,13 +12,19 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/privdrop.h"
+#include "dhcp/dhcp_io.h"
+#include "store/store.h"
 #include "tftp/tftp_io.h"
+
+#include <pwd.h>
 
 struct serve_state {
 	struct event_base *base;
 	struct cli_config_args args;
 	struct pxed_config *cfg;
 	struct tftp_server *tftp;
+	struct store *store;
+	struct dhcp_server *dhcp;
 };
 
 static void log_errors(const struct config_errors *errs)
@@ -48,6 +55,11 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	}
 	if (st->tftp)
 		tftp_server_reload(st->tftp, cfg);
+	if (st->dhcp)
+		dhcp_server_reload(st->dhcp, cfg);
+	if ((cfg->dhcp.mode != DHCP_MODE_OFF) != (st->dhcp != NULL) ||
+	    cfg->tftp.enabled != (st->tftp != NULL))
+		log_warn("config: enabling or disabling a service takes effect after a restart");
 	config_unref(st->cfg);
 	st->cfg = cfg;
 	apply_logging(cfg);
@@ -59,6 +71,35 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
 	struct serve_state *st = arg;
 	log_info("pxed: signal %d, exiting", (int)sig);
 	event_base_loopexit(st->base, NULL);
+}
+
+/* Give the state directory and its database to server.user, who writes it after the drop. */
+static void chown_state(const struct pxed_config *cfg)
+{
+	struct passwd *pw = cfg->server.user ? getpwnam(cfg->server.user) : NULL;
+	if (!pw)
+		return;
+	static const char *files[] = {"", "/pxed.db", "/pxed.db-wal", "/pxed.db-shm"};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s%s", cfg->server.state_dir, files[i]);
+		if (chown(path, pw->pw_uid, pw->pw_gid) < 0 && i == 0)
+			log_warn("pxed: cannot give %s to %s: %s", path, cfg->server.user,
+				 strerror(errno));
+	}
+}
+
+/* Open the lease store and start the DHCP server. */
+static int start_dhcp(struct serve_state *st)
+{
+	char err[512];
+	if (store_open(st->cfg->server.state_dir, &st->store, err, sizeof(err)) < 0) {
+		log_err("store: %s", err);
+		return -1;
+	}
+	chown_state(st->cfg);
+	st->dhcp = dhcp_server_new(st->base, st->cfg, st->store);
+	return st->dhcp ? 0 : -1;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -84,6 +125,8 @@ int cmd_serve(int argc, char **argv)
 		if (!st.tftp)
 			goto out_base;
 	}
+	if (st.cfg->dhcp.mode != DHCP_MODE_OFF && start_dhcp(&st) < 0)
+		goto out_tftp;
 	if (st.cfg->server.user) {
 		int e = privdrop(st.cfg->server.user);
 		if (e < 0) {
@@ -105,6 +148,8 @@ int cmd_serve(int argc, char **argv)
 	event_free(term);
 	event_free(intr);
 out_tftp:
+	dhcp_server_free(st.dhcp);
+	store_close(st.store);
 	tftp_server_free(st.tftp);
 out_base:
 	event_base_free(st.base);

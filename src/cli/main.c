@@ -10,6 +10,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: pxed serve [-c FILE] [-o section.key=value]...\n"
 		   "       pxed check [-c FILE] [-o section.key=value]... [--print]\n"
+		   "       pxed leases [-c FILE] [-o section.key=value]... [--all] [--json]\n"
 		   "       pxed --version\n"
 		   "Configuration keys and errors: docs/config.md, docs/tftp.md.\n");
 }
@@ -87,6 +88,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 2, argv + 2);
 	if (!strcmp(cmd, "check"))
 		return cmd_check(argc - 2, argv + 2);
+	if (!strcmp(cmd, "leases"))
+		return cmd_leases(argc - 2, argv + 2);
 	fprintf(stderr, "pxed: unknown command \"%s\"\n", cmd);
 	usage(stderr);
 	return 2;

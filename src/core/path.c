@@ -234,6 +234,10 @@ static int extra_flags_check(int extra_flags)
  * (-ENOSYS on kernels before 5.6). */
 static int open_openat2(int rootfd, const char *rel, int flags)
 {
+	/* The libc open() wrappers add O_LARGEFILE on 32-bit targets; a raw syscall must do it
+	 * itself (files over 2 GiB, e.g. ISO images). openat2 refuses it with O_PATH. */
+	if (!(flags & O_PATH))
+		flags |= O_LARGEFILE;
 	struct open_how how = {
 		.flags = (unsigned long long)(unsigned)flags,
 		.mode = 0,

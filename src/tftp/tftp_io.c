@@ -731,7 +731,10 @@ static void handle_request(struct req_ctx *rc, const struct tftp_pkt *p)
 	const char *msg;
 	if (n < 0) {
 		errno_to_tftp(-n, &code, &msg);
-		refuse(rc, name_esc, code, msg, n == -EACCES ? "path escapes the root" : NULL);
+		refuse(rc, name_esc, code, msg,
+		       n == -EACCES   ? "path refused (\"..\", control character or overlong name)"
+		       : n == -EINVAL ? "malformed path"
+				      : NULL);
 		return;
 	}
 	struct tftp_transfer *t = xfer_alloc(rc, is_write, rel, name_esc);

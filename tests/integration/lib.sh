@@ -77,6 +77,9 @@ check_eq() {
 
 note() { echo "# $*"; }
 
+# alive PID: the process exists.
+alive() { kill -0 "$1" 2>/dev/null; }
+
 # finish: summary line and exit code (0 all passed, 1 otherwise; no checks at all is a failure).
 finish() {
 	local passed=$((CHECKS - FAILED))

@@ -92,12 +92,20 @@ def unescape(s):
 
 
 class Recv:
-    """Socket wrapper with deadline-bounded receive that remembers the peer of each packet."""
+    """Socket wrapper with deadline-bounded receive that remembers the peer of each packet.
+    A send that fails (e.g. a local firewall drop returning EPERM) counts as a lost packet."""
 
     def __init__(self, family=socket.AF_INET, bind_addr=""):
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
         self.sock.bind((bind_addr, 0))
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+
+    def send(self, pkt, addr):
+        try:
+            self.sock.sendto(pkt, addr)
+            return True
+        except OSError:
+            return False
 
     def recv(self, timeout):
         r, _, _ = select.select([self.sock], [], [], max(0.0, timeout))
@@ -114,7 +122,7 @@ def cmd_get(a):
     req = build_request(OP_RRQ, name, a.mode.encode(), opts)
     r = Recv(bind_addr=a.bind)
     t0 = time.monotonic()
-    r.sock.sendto(req, (host, port))
+    r.send(req, (host, port))
     out("local_port", r.sock.getsockname()[1])
 
     peer = None
@@ -140,7 +148,7 @@ def cmd_get(a):
         last_ack = pkt
         n = 2 if a.dup_acks else 1
         for _ in range(n):
-            r.sock.sendto(pkt, peer)
+            r.send(pkt, peer)
             acks_sent += 1
 
     deadline_total = t0 + a.total_timeout
@@ -151,11 +159,14 @@ def cmd_get(a):
             break
         pkt, addr = r.recv(min(a.timeout, deadline_total - now))
         if pkt is None:
-            if peer is None or last_ack is None or retries >= a.retries:
+            if retries >= a.retries or (peer is not None and last_ack is None):
                 result = "timeout"
                 break
             retries += 1
-            r.sock.sendto(last_ack, peer)
+            if peer is None:
+                r.send(req, (host, port))       # the request (or every reply) was lost
+            else:
+                r.send(last_ack, peer)
             continue
         if peer is None:
             if addr[0] != host and not a.any_source:
@@ -166,7 +177,7 @@ def cmd_get(a):
         elif addr != peer:
             foreign += 1
             # RFC 1350: a packet from an unexpected TID gets ERROR 5; the transfer goes on.
-            r.sock.sendto(struct.pack("!HH", OP_ERROR, 5) + b"Unknown transfer ID\0", addr)
+            r.send(struct.pack("!HH", OP_ERROR, 5) + b"Unknown transfer ID\0", addr)
             continue
         op, d = describe(pkt)
         if op == OP_ERROR:
@@ -211,7 +222,7 @@ def cmd_get(a):
                 started_marked = True
             if a.intruder:
                 intruder = Recv(bind_addr=a.bind)
-                intruder.sock.sendto(struct.pack("!HH", OP_ACK, 1), peer)
+                intruder.send(struct.pack("!HH", OP_ACK, 1), peer)
         if d["block"] == (nxt & 0xFFFF) and nxt in drop:
             drop.discard(nxt)        # simulate the loss of this block, once
             out("dropped_block", nxt)
@@ -232,7 +243,7 @@ def cmd_get(a):
                 result = "abandoned"
                 break
             if a.error_after and nxt - 1 >= a.error_after and not last:
-                r.sock.sendto(struct.pack("!HH", OP_ERROR, 0) + b"client abort\0", peer)
+                r.send(struct.pack("!HH", OP_ERROR, 0) + b"client abort\0", peer)
                 result = "aborted"
                 break
             if last or since_ack >= windowsize:
@@ -301,7 +312,7 @@ def cmd_stall(a):
     name = unescape(a.file)
     opts = parse_opts(a.opt)
     r = Recv(bind_addr=a.bind)
-    r.sock.sendto(build_request(OP_RRQ, name, a.mode.encode(), opts), (a.host, a.port))
+    r.send(build_request(OP_RRQ, name, a.mode.encode(), opts), (a.host, a.port))
     out("local_port", r.sock.getsockname()[1])
     peer = None
     deadline = time.monotonic() + 10
@@ -316,7 +327,7 @@ def cmd_stall(a):
             out("oack", 1)
             for k, v in sorted((d["oack"] or {}).items()):
                 out("oack_" + k, v)
-            r.sock.sendto(struct.pack("!HH", OP_ACK, 0), peer)
+            r.send(struct.pack("!HH", OP_ACK, 0), peer)
             continue
         if op == OP_DATA:
             first = time.monotonic()
@@ -373,7 +384,7 @@ def cmd_stall(a):
 
 def cmd_wrq(a):
     r = Recv(bind_addr=a.bind)
-    r.sock.sendto(build_request(OP_WRQ, unescape(a.file), a.mode.encode(), parse_opts(a.opt)),
+    r.send(build_request(OP_WRQ, unescape(a.file), a.mode.encode(), parse_opts(a.opt)),
                   (a.host, a.port))
     return report_reply(r, a.timeout)
 
@@ -404,7 +415,7 @@ def report_reply(r, timeout):
 
 def cmd_raw(a):
     r = Recv(bind_addr=a.bind)
-    r.sock.sendto(bytes.fromhex(a.hex), (a.host, a.port))
+    r.send(bytes.fromhex(a.hex), (a.host, a.port))
     return report_reply(r, a.timeout)
 
 

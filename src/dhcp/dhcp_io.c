@@ -1,0 +1,477 @@
+/* DHCP adapter; see dhcp_io.h. */
+#include "dhcp/dhcp_io.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/escape.h"
+#include "core/log.h"
+#include "dhcp/dhcp_policy.h"
+#include "dhcp/lease_table.h"
+#include "store/store.h"
+
+#define BATCH	64
+#define MAX_IFS 64
+#define PKT_MAX 2048
+
+struct ifinfo {
+	int index;
+	char name[IF_NAMESIZE];
+	unsigned mtu;
+};
+
+struct dhcp_sock {
+	struct dhcp_server *srv;
+	int fd;
+	bool boot_port;
+	struct event *ev;
+};
+
+struct dhcp_server {
+	struct event_base *base;
+	struct pxed_config *cfg;
+	struct store *store;
+	struct lease_table *lt;
+	struct dhcp_sock main, boot;
+	int pfd; /* AF_PACKET for link-layer unicast, -1 if unavailable */
+	size_t nallowed;
+	int allowed[MAX_IFS]; /* ifindexes of dhcp.interfaces; none: every interface */
+	size_t nifs;
+	struct ifinfo ifs[MAX_IFS];
+	struct dhcp_stats stats;
+	uint64_t drops[DHCP_DROP_MAX];
+	uint8_t rx[BATCH][PKT_MAX];
+	struct dhcp_result res[BATCH];
+	struct dhcp_in in[BATCH];
+	int ifindex[BATCH];
+};
+
+/* ---- interfaces ---------------------------------------------------------------------- */
+
+static const struct ifinfo *if_get(struct dhcp_server *srv, int index)
+{
+	for (size_t i = 0; i < srv->nifs; i++)
+		if (srv->ifs[i].index == index)
+			return &srv->ifs[i];
+	if (srv->nifs == MAX_IFS)
+		srv->nifs = 0; /* crude eviction: start over */
+	struct ifinfo *f = &srv->ifs[srv->nifs];
+	struct ifreq ifr;
+	memset(f, 0, sizeof(*f));
+	memset(&ifr, 0, sizeof(ifr));
+	if (!if_indextoname((unsigned)index, f->name))
+		snprintf(f->name, sizeof(f->name), "if%d", index);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", f->name);
+	if (ioctl(srv->main.fd, SIOCGIFMTU, &ifr) == 0)
+		f->mtu = (unsigned)ifr.ifr_mtu;
+	f->index = index;
+	srv->nifs++;
+	return f;
+}
+
+static bool if_allowed(const struct dhcp_server *srv, int index)
+{
+	if (!srv->nallowed)
+		return true;
+	for (size_t i = 0; i < srv->nallowed; i++)
+		if (srv->allowed[i] == index)
+			return true;
+	return false;
+}
+
+/* Resolve dhcp.interfaces to indexes. Returns 0 or -1 after logging an unknown name. */
+static int load_interfaces(struct dhcp_server *srv, const struct pxed_config *cfg)
+{
+	srv->nallowed = 0;
+	srv->nifs = 0;
+	const char *p = cfg->dhcp.interfaces;
+	while (p && *p) {
+		p += strspn(p, ", \t");
+		size_t n = strcspn(p, ", \t");
+		if (!n)
+			break;
+		char name[IF_NAMESIZE];
+		snprintf(name, sizeof(name), "%.*s", (int)n, p);
+		unsigned idx = if_nametoindex(name);
+		if (!idx) {
+			log_err("dhcp: interface %s in dhcp.interfaces does not exist", name);
+			return -1;
+		}
+		if (srv->nallowed < MAX_IFS)
+			srv->allowed[srv->nallowed++] = (int)idx;
+		p += n;
+	}
+	return 0;
+}
+
+/* ---- sockets --------------------------------------------------------------------------- */
+
+static int open_udp(const struct sockaddr_in *addr, uint16_t port, const char *bind_dev)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int one = 1, big = 8 << 20;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	if (bind_dev &&
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, bind_dev, (socklen_t)strlen(bind_dev)) < 0)
+		goto out_err;
+	struct sockaddr_in a = *addr;
+	a.sin_port = htons(port);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		goto out_err;
+	return fd;
+out_err:;
+	int e = errno;
+	close(fd);
+	return -e;
+}
+
+/* RFC 1071 checksum over a buffer, folded. */
+static uint16_t csum(const void *data, size_t len, uint32_t sum)
+{
+	const uint8_t *p = data;
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)(p[len - 1] << 8);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* Send to a client that has no address yet: an IPv4/UDP datagram straight to its MAC. */
+static int send_l2(struct dhcp_server *srv, int ifindex, uint32_t src, const struct dhcp_dest *d,
+		   const uint8_t *payload, size_t len)
+{
+	uint8_t frame[20 + 8 + DHCP_REPLY_MAX];
+	struct iphdr *ip = (struct iphdr *)frame;
+	struct udphdr *udp = (struct udphdr *)(frame + 20);
+	memset(frame, 0, 28);
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_UDP;
+	ip->saddr = htonl(src);
+	ip->daddr = htonl(d->ip);
+	ip->tot_len = htons((uint16_t)(28 + len));
+	ip->check = htons((uint16_t)~csum(ip, 20, 0));
+	udp->source = htons(ntohs(srv->cfg->dhcp.listen.sin_port));
+	udp->dest = htons(d->port);
+	udp->len = htons((uint16_t)(8 + len));
+	memcpy(frame + 28, payload, len);
+	uint8_t pseudo[12];
+	memcpy(pseudo, &ip->saddr, 4);
+	memcpy(pseudo + 4, &ip->daddr, 4);
+	pseudo[8] = 0;
+	pseudo[9] = IPPROTO_UDP;
+	memcpy(pseudo + 10, &udp->len, 2);
+	uint16_t c = (uint16_t)~csum(frame + 20, 8 + len, csum(pseudo, 12, 0));
+	udp->check = htons(c ? c : 0xffff);
+	struct sockaddr_ll ll = {.sll_family = AF_PACKET,
+				 .sll_protocol = htons(ETH_P_IP),
+				 .sll_ifindex = ifindex,
+				 .sll_halen = d->hlen > 8 ? 8 : d->hlen};
+	memcpy(ll.sll_addr, d->chaddr, ll.sll_halen);
+	if (sendto(srv->pfd, frame, 28 + len, 0, (struct sockaddr *)&ll, sizeof(ll)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Send one reply per its destination. */
+static int send_reply(struct dhcp_server *srv, struct dhcp_sock *s, int ifindex,
+		      const struct dhcp_in *in, const struct dhcp_result *r)
+{
+	struct dhcp_dest d = r->dest;
+	if (d.l2_unicast && srv->pfd >= 0 && ifindex > 0 && d.hlen == 6) {
+		int rc = send_l2(srv, ifindex, in->if_addr, &d, r->reply, r->reply_len);
+		if (rc == 0)
+			return 0;
+	}
+	if (d.l2_unicast) { /* no packet socket (or it failed): broadcast instead */
+		d.ip = 0xffffffffu;
+		d.broadcast = true;
+	}
+	struct sockaddr_in to = {
+		.sin_family = AF_INET, .sin_port = htons(d.port), .sin_addr.s_addr = htonl(d.ip)};
+	struct iovec iov = {(void *)r->reply, r->reply_len};
+	union {
+		char b[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} ctl;
+	memset(&ctl, 0, sizeof(ctl));
+	struct msghdr m = {
+		.msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov, .msg_iovlen = 1};
+	if (ifindex > 0) { /* out of the interface the request came in on, from its address */
+		struct cmsghdr *c = (struct cmsghdr *)ctl.b;
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+		struct in_pktinfo pi = {.ipi_ifindex = ifindex,
+					.ipi_spec_dst.s_addr = htonl(in->if_addr)};
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		m.msg_control = ctl.b;
+		m.msg_controllen = sizeof(ctl.b);
+	}
+	return sendmsg(s->fd, &m, MSG_DONTWAIT) < 0 ? -errno : 0;
+}
+
+/* ---- logging ----------------------------------------------------------------------------- */
+
+static void fmt_mac(const uint8_t *m, unsigned n, char *out, size_t cap)
+{
+	size_t o = 0;
+	out[0] = 0;
+	for (unsigned i = 0; i < n && o + 4 <= cap; i++)
+		o += (size_t)snprintf(out + o, cap - o, "%s%02x", i ? ":" : "", m[i]);
+}
+
+static void log_decision(const struct dhcp_result *r, const struct dhcp_in *in)
+{
+	enum log_level lvl = r->verdict == DHCP_V_DROP ? LOG_LVL_DEBUG : LOG_LVL_INFO;
+	if (r->drop == DHCP_DROP_POOL_EXHAUSTED || r->drop == DHCP_DROP_TOO_BIG)
+		lvl = LOG_LVL_WARN;
+	if (!log_enabled(lvl))
+		return;
+	char mac[64], ip[INET_ADDRSTRLEN] = "-", file[300] = "";
+	fmt_mac(r->chaddr, r->hlen, mac, sizeof(mac));
+	struct in_addr a = {htonl(r->yiaddr)};
+	if (r->yiaddr)
+		inet_ntop(AF_INET, &a, ip, sizeof(ip));
+	if (r->boot.has_file) {
+		char esc[280];
+		str_escape(esc, sizeof(esc), r->boot.file, strlen(r->boot.file));
+		snprintf(file, sizeof(file), " file=%s", esc);
+	}
+	const char *arch = r->boot.arch_name ? r->boot.arch_name : "-";
+	const char *src = r->boot.arch_src ? r->boot.arch_src : "-";
+	if (r->verdict == DHCP_V_REPLY)
+		log_msg(lvl, "dhcp %s %s%s arch=%s(%s) node=%s -> %s %s%s (%s)", mac,
+			dhcp_type_str(r->type_in), in->boot_port ? "@4011" : "", arch, src,
+			r->node ? r->node : "-", dhcp_type_str(r->type_out), ip, file, r->reason);
+	else
+		log_msg(lvl, "dhcp %s %s%s node=%s -> %s %s (%s)", mac, dhcp_type_str(r->type_in),
+			in->boot_port ? "@4011" : "", r->node ? r->node : "-",
+			r->verdict == DHCP_V_DROP ? "dropped" : "no reply", ip, r->reason);
+}
+
+/* ---- the batch --------------------------------------------------------------------------- */
+
+/* Receive up to BATCH datagrams; fill srv->in[]. Returns the count. */
+static int receive_batch(struct dhcp_server *srv, struct dhcp_sock *s)
+{
+	struct mmsghdr mm[BATCH];
+	struct iovec iov[BATCH];
+	struct sockaddr_in peers[BATCH];
+	union {
+		char b[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} ctl[BATCH];
+	memset(mm, 0, sizeof(mm));
+	for (int i = 0; i < BATCH; i++) {
+		iov[i].iov_base = srv->rx[i];
+		iov[i].iov_len = PKT_MAX;
+		mm[i].msg_hdr = (struct msghdr){.msg_name = &peers[i],
+						.msg_namelen = sizeof(peers[i]),
+						.msg_iov = &iov[i],
+						.msg_iovlen = 1,
+						.msg_control = ctl[i].b,
+						.msg_controllen = sizeof(ctl[i].b)};
+	}
+	int n = recvmmsg(s->fd, mm, BATCH, MSG_DONTWAIT, NULL);
+	for (int i = 0; i < n; i++) {
+		struct dhcp_in *in = &srv->in[i];
+		memset(in, 0, sizeof(*in));
+		in->pkt = srv->rx[i];
+		in->len = mm[i].msg_len;
+		in->src_ip = ntohl(peers[i].sin_addr.s_addr);
+		in->src_port = ntohs(peers[i].sin_port);
+		in->boot_port = s->boot_port;
+		srv->ifindex[i] = 0;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mm[i].msg_hdr); c;
+		     c = CMSG_NXTHDR(&mm[i].msg_hdr, c)) {
+			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+				struct in_pktinfo pi;
+				memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+				in->if_addr = ntohl(pi.ipi_spec_dst.s_addr);
+				srv->ifindex[i] = pi.ipi_ifindex;
+			}
+		}
+		const struct ifinfo *f = if_get(srv, srv->ifindex[i]);
+		in->ifname = f->name;
+		in->if_mtu = f->mtu;
+	}
+	return n < 0 ? 0 : n;
+}
+
+/* Decide, make durable, then answer: one commit (one fsync) for the whole batch. */
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct dhcp_sock *s = arg;
+	struct dhcp_server *srv = s->srv;
+	int n = receive_batch(srv, s);
+	int64_t now = (int64_t)time(NULL);
+	int staged = 0;
+	for (int i = 0; i < n; i++) {
+		struct dhcp_result *r = &srv->res[i];
+		srv->stats.received++;
+		if (!if_allowed(srv, srv->ifindex[i])) {
+			r->verdict = DHCP_V_DROP;
+			continue;
+		}
+		dhcp_policy(srv->cfg, srv->lt, &srv->in[i], now, r);
+		if (r->persist && store_put_lease(srv->store, &r->lease) == 0)
+			staged++;
+	}
+	bool durable = true;
+	if (staged) {
+		if (store_commit(srv->store) < 0) {
+			durable = false;
+			log_err("dhcp: lease store commit failed: %s; not acknowledging %d leases",
+				store_errmsg(srv->store), staged);
+		} else {
+			srv->stats.commits++;
+			srv->stats.committed += (uint64_t)staged;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		struct dhcp_result *r = &srv->res[i];
+		if (!if_allowed(srv, srv->ifindex[i]))
+			continue;
+		if (r->verdict == DHCP_V_DROP) {
+			srv->stats.drops++;
+			srv->drops[r->drop]++;
+		}
+		if (r->persist && !durable)
+			continue; /* an ACK is sent only after its lease is durable */
+		log_decision(r, &srv->in[i]);
+		if (r->verdict != DHCP_V_REPLY)
+			continue;
+		int rc = send_reply(srv, s, srv->ifindex[i], &srv->in[i], r);
+		if (rc < 0)
+			log_warn("dhcp: sending %s failed: %s", dhcp_type_str(r->type_out),
+				 strerror(-rc));
+		else
+			srv->stats.replied++;
+	}
+}
+
+/* ---- lifecycle ----------------------------------------------------------------------------- */
+
+static int load_lease(void *ctx, const struct dhcp_lease *l)
+{
+	return lt_put(ctx, l) ? 0 : -ENOMEM;
+}
+
+static int open_sock(struct dhcp_server *srv, struct dhcp_sock *s, uint16_t port, bool boot)
+{
+	const char *dev = srv->nallowed == 1 ? srv->cfg->dhcp.interfaces : NULL;
+	char devname[IF_NAMESIZE];
+	if (dev) {
+		snprintf(devname, sizeof(devname), "%.*s",
+			 (int)strcspn(dev + strspn(dev, ", \t"), ", \t"),
+			 dev + strspn(dev, ", \t"));
+		dev = devname;
+	}
+	s->srv = srv;
+	s->boot_port = boot;
+	s->fd = open_udp(&srv->cfg->dhcp.listen, port, dev);
+	if (s->fd < 0) {
+		log_err("dhcp: cannot listen on UDP port %u: %s", port, strerror(-s->fd));
+		return -1;
+	}
+	s->ev = event_new(srv->base, s->fd, EV_READ | EV_PERSIST, on_read, s);
+	event_add(s->ev, NULL);
+	return 0;
+}
+
+struct dhcp_server *dhcp_server_new(struct event_base *base, struct pxed_config *cfg,
+				    struct store *st)
+{
+	struct dhcp_server *srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return NULL;
+	srv->base = base;
+	srv->cfg = config_ref(cfg);
+	srv->store = st;
+	srv->main.fd = srv->boot.fd = srv->pfd = -1;
+	srv->lt = lt_new();
+	if (!srv->lt || load_interfaces(srv, cfg) < 0)
+		goto out_free;
+	if (store_load_leases(st, load_lease, srv->lt) < 0) {
+		log_err("dhcp: cannot load leases: %s", store_errmsg(st));
+		goto out_free;
+	}
+	if (open_sock(srv, &srv->main, ntohs(cfg->dhcp.listen.sin_port), false) < 0 ||
+	    open_sock(srv, &srv->boot, cfg->dhcp.proxy_port, true) < 0)
+		goto out_free;
+	srv->pfd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (srv->pfd < 0)
+		log_warn("dhcp: no packet socket (%s): replies to clients without an address "
+			 "will be broadcast",
+			 strerror(errno));
+	log_info("dhcp: %s on port %u and %u, %zu leases loaded",
+		 cfg->dhcp.mode == DHCP_MODE_PROXY ? "proxyDHCP" : "DHCP server",
+		 ntohs(cfg->dhcp.listen.sin_port), cfg->dhcp.proxy_port, lt_count(srv->lt));
+	return srv;
+out_free:
+	dhcp_server_free(srv);
+	return NULL;
+}
+
+void dhcp_server_reload(struct dhcp_server *srv, struct pxed_config *cfg)
+{
+	if (cfg->dhcp.listen.sin_port != srv->cfg->dhcp.listen.sin_port ||
+	    cfg->dhcp.proxy_port != srv->cfg->dhcp.proxy_port ||
+	    (cfg->dhcp.interfaces
+		     ? strcmp(cfg->dhcp.interfaces,
+			      srv->cfg->dhcp.interfaces ? srv->cfg->dhcp.interfaces : "")
+		     : srv->cfg->dhcp.interfaces != NULL))
+		log_warn("dhcp: ports or interfaces changed: they take effect after a restart");
+	config_unref(srv->cfg);
+	srv->cfg = config_ref(cfg);
+	srv->nifs = 0;		   /* MTUs may have changed */
+	lt_reset_cursors(srv->lt); /* ranges and reservations may have changed */
+}
+
+void dhcp_server_stats(const struct dhcp_server *srv, struct dhcp_stats *out)
+{
+	*out = srv->stats;
+}
+
+void dhcp_server_free(struct dhcp_server *srv)
+{
+	if (!srv)
+		return;
+	struct dhcp_sock *socks[] = {&srv->main, &srv->boot};
+	for (int i = 0; i < 2; i++) {
+		if (socks[i]->ev)
+			event_free(socks[i]->ev);
+		if (socks[i]->fd >= 0)
+			close(socks[i]->fd);
+	}
+	if (srv->pfd >= 0)
+		close(srv->pfd);
+	lt_free(srv->lt);
+	config_unref(srv->cfg);
+	free(srv);
+}
