@@ -59,6 +59,25 @@ struct dhcp_server {
 	struct dhcp_result res[BATCH];
 	struct dhcp_in in[BATCH];
 	int ifindex[BATCH];
+	int icmp_fd; /* raw ICMP for dhcp.ping-check, -1 if off */
+	struct event *icmp_ev;
+	uint16_t icmp_seq;
+	struct probe *probes; /* offers waiting for their address probe */
+};
+
+/* An OFFER held back while pxed pings its address (dhcp.ping-check). */
+struct probe {
+	struct probe *next;
+	struct dhcp_server *srv;
+	struct dhcp_sock *sock;
+	struct event *timer;
+	uint32_t ip;
+	uint16_t seq;
+	int attempts;
+	int ifindex;
+	struct dhcp_in in;
+	uint8_t pkt[PKT_MAX];
+	struct dhcp_result res;
 };
 
 /* ---- interfaces ---------------------------------------------------------------------- */
@@ -323,6 +342,136 @@ static int receive_batch(struct dhcp_server *srv, struct dhcp_sock *s)
 	return n < 0 ? 0 : n;
 }
 
+/* ---- address probe (dhcp.ping-check) ------------------------------------------------------ */
+
+static void probe_free(struct probe *pr)
+{
+	struct dhcp_server *srv = pr->srv;
+	for (struct probe **pp = &srv->probes; *pp; pp = &(*pp)->next)
+		if (*pp == pr) {
+			*pp = pr->next;
+			break;
+		}
+	if (pr->timer)
+		event_free(pr->timer);
+	free(pr);
+}
+
+/* Send one ICMP echo request to ip. */
+static int send_echo(struct dhcp_server *srv, uint32_t ip, uint16_t seq)
+{
+	uint8_t pkt[16] = {8, 0, 0, 0}; /* echo request */
+	uint16_t id = (uint16_t)getpid();
+	pkt[4] = (uint8_t)(id >> 8);
+	pkt[5] = (uint8_t)id;
+	pkt[6] = (uint8_t)(seq >> 8);
+	pkt[7] = (uint8_t)seq;
+	memcpy(pkt + 8, "pxed-dhcp", 8);
+	uint16_t c = (uint16_t)~csum(pkt, sizeof(pkt), 0);
+	pkt[2] = (uint8_t)(c >> 8);
+	pkt[3] = (uint8_t)c;
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(ip)};
+	return sendto(srv->icmp_fd, pkt, sizeof(pkt), MSG_DONTWAIT, (struct sockaddr *)&to,
+		      sizeof(to)) < 0
+		       ? -errno
+		       : 0;
+}
+
+/* No answer in time: the address is free, the held OFFER goes out. */
+static void on_probe_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct probe *pr = arg; /* the decision was logged when the probe started */
+	if (send_reply(pr->srv, pr->sock, pr->ifindex, &pr->in, &pr->res) == 0)
+		pr->srv->stats.replied++;
+	probe_free(pr);
+}
+
+/* Hold the OFFER in r and ping its address. Returns 0 when held, -1 to send it now. */
+static int probe_start(struct dhcp_server *srv, struct dhcp_sock *s, int ifindex,
+		       const struct dhcp_in *in, const struct dhcp_result *r, int attempts)
+{
+	struct probe *pr = calloc(1, sizeof(*pr));
+	if (!pr)
+		return -1;
+	pr->srv = srv;
+	pr->sock = s;
+	pr->ifindex = ifindex;
+	pr->ip = r->yiaddr;
+	pr->seq = ++srv->icmp_seq;
+	pr->attempts = attempts;
+	pr->in = *in;
+	memcpy(pr->pkt, in->pkt, in->len);
+	pr->in.pkt = pr->pkt;
+	pr->res = *r;
+	pr->timer = evtimer_new(srv->base, on_probe_timeout, pr);
+	if (!pr->timer || send_echo(srv, pr->ip, pr->seq) < 0) {
+		if (pr->timer)
+			event_free(pr->timer);
+		free(pr);
+		return -1;
+	}
+	unsigned ms = srv->cfg->dhcp.ping_timeout_ms;
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	evtimer_add(pr->timer, &tv);
+	pr->next = srv->probes;
+	srv->probes = pr;
+	return 0;
+}
+
+/* Someone answered: the address is in use by a host pxed does not know. Quarantine it
+ * durably and decide again for the waiting client. */
+static void probe_conflict(struct probe *pr)
+{
+	struct dhcp_server *srv = pr->srv;
+	char ip[INET_ADDRSTRLEN];
+	struct in_addr a = {htonl(pr->ip)};
+	inet_ntop(AF_INET, &a, ip, sizeof(ip));
+	log_warn("dhcp: %s answers ping: in use by an unknown host, quarantined for %u s", ip,
+		 srv->cfg->dhcp.decline_time);
+	struct dhcp_lease l = {.ip = pr->ip, .state = LEASE_DECLINED, .arch = 0xffff};
+	int64_t now = (int64_t)time(NULL);
+	l.starts = now;
+	l.ends = now + srv->cfg->dhcp.decline_time;
+	snprintf(l.hostname, sizeof(l.hostname), "(answered ping)");
+	lt_put(srv->lt, &l);
+	if (store_put_lease(srv->store, &l) == 0)
+		store_commit(srv->store);
+	struct dhcp_result *r = &pr->res;
+	dhcp_policy(srv->cfg, srv->lt, &pr->in, now, r);
+	log_decision(r, &pr->in);
+	if (r->verdict == DHCP_V_REPLY && r->probe && pr->attempts < 3 &&
+	    probe_start(srv, pr->sock, pr->ifindex, &pr->in, r, pr->attempts + 1) == 0) {
+		probe_free(pr);
+		return;
+	}
+	if (r->verdict == DHCP_V_REPLY && send_reply(srv, pr->sock, pr->ifindex, &pr->in, r) == 0)
+		srv->stats.replied++;
+	probe_free(pr);
+}
+
+static void on_icmp(evutil_socket_t fd, short what, void *arg)
+{
+	struct dhcp_server *srv = arg;
+	uint8_t buf[512];
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+	if (n < 28)
+		return;
+	size_t ihl = (size_t)(buf[0] & 0x0f) * 4;
+	if ((size_t)n < ihl + 8 || buf[ihl] != 0 /* echo reply */)
+		return;
+	uint16_t id = (uint16_t)(buf[ihl + 4] << 8 | buf[ihl + 5]);
+	uint16_t seq = (uint16_t)(buf[ihl + 6] << 8 | buf[ihl + 7]);
+	if (id != (uint16_t)getpid())
+		return;
+	for (struct probe *pr = srv->probes; pr; pr = pr->next)
+		if (pr->seq == seq && pr->ip == ntohl(from.sin_addr.s_addr)) {
+			probe_conflict(pr);
+			return;
+		}
+}
+
 /* Decide, make durable, then answer: one commit (one fsync) for the whole batch. */
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
@@ -366,6 +515,9 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 		log_decision(r, &srv->in[i]);
 		if (r->verdict != DHCP_V_REPLY)
 			continue;
+		if (r->probe && srv->icmp_fd >= 0 &&
+		    probe_start(srv, s, srv->ifindex[i], &srv->in[i], r, 0) == 0)
+			continue; /* the OFFER goes out when the probe times out */
 		int rc = send_reply(srv, s, srv->ifindex[i], &srv->in[i], r);
 		if (rc < 0)
 			log_warn("dhcp: sending %s failed: %s", dhcp_type_str(r->type_out),
@@ -413,7 +565,7 @@ struct dhcp_server *dhcp_server_new(struct event_base *base, struct pxed_config 
 	srv->base = base;
 	srv->cfg = config_ref(cfg);
 	srv->store = st;
-	srv->main.fd = srv->boot.fd = srv->pfd = -1;
+	srv->main.fd = srv->boot.fd = srv->pfd = srv->icmp_fd = -1;
 	srv->lt = lt_new();
 	if (!srv->lt || load_interfaces(srv, cfg) < 0)
 		goto out_free;
@@ -424,6 +576,17 @@ struct dhcp_server *dhcp_server_new(struct event_base *base, struct pxed_config 
 	if (open_sock(srv, &srv->main, ntohs(cfg->dhcp.listen.sin_port), false) < 0 ||
 	    open_sock(srv, &srv->boot, cfg->dhcp.proxy_port, true) < 0)
 		goto out_free;
+	if (cfg->dhcp.ping_check) {
+		srv->icmp_fd =
+			socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP);
+		if (srv->icmp_fd < 0) {
+			log_warn("dhcp: ping-check off: no ICMP socket (%s)", strerror(errno));
+		} else {
+			srv->icmp_ev =
+				event_new(base, srv->icmp_fd, EV_READ | EV_PERSIST, on_icmp, srv);
+			event_add(srv->icmp_ev, NULL);
+		}
+	}
 	srv->pfd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (srv->pfd < 0)
 		log_warn("dhcp: no packet socket (%s): replies to clients without an address "
@@ -471,6 +634,12 @@ void dhcp_server_free(struct dhcp_server *srv)
 	}
 	if (srv->pfd >= 0)
 		close(srv->pfd);
+	while (srv->probes)
+		probe_free(srv->probes);
+	if (srv->icmp_ev)
+		event_free(srv->icmp_ev);
+	if (srv->icmp_fd >= 0)
+		close(srv->icmp_fd);
 	lt_free(srv->lt);
 	config_unref(srv->cfg);
 	free(srv);
