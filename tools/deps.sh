@@ -5,7 +5,7 @@ set -eu
 
 PKGS_BUILD="gcc clang clang-format libclang-rt-14-dev meson ninja-build pkg-config
 	libevent-dev libinih-dev libsqlite3-dev"
-PKGS_TEST="python3 iproute2 nftables tftp-hpa atftp curl procps"
+PKGS_TEST="sqlite3 python3 iproute2 nftables tftp-hpa atftp curl procps"
 
 want="$PKGS_BUILD"
 case "${1:-build}" in

@@ -1,13 +1,17 @@
 /* pxed leases: list the leases of the store in server.state-dir. Opens the database read-only,
  * so it works while pxed serve runs (a WAL reader never blocks the writer) and shows what was
- * last committed. See docs/store.md. */
+ * last committed. Run as root, it reads as the owner of pxed.db. See docs/store.md. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/config.h"
@@ -186,6 +190,25 @@ static int take_flags(int argc, char **argv, struct leases_view *v)
 	return n;
 }
 
+/* Run as root, become the owner of pxed.db before reading it: SQLite may create its -wal and
+ * -shm files, and those must stay usable by the daemon's user (server.user). */
+static int become_db_owner(const char *state_dir)
+{
+	char path[4096];
+	struct stat sb;
+	if (geteuid() != 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", state_dir, STORE_DB_NAME);
+	if (stat(path, &sb) < 0 || sb.st_uid == 0)
+		return 0;
+	if (setgroups(0, NULL) < 0 || setgid(sb.st_gid) < 0 || setuid(sb.st_uid) < 0) {
+		fprintf(stderr, "pxed leases: cannot become uid %u, the owner of %s: %s\n",
+			(unsigned)sb.st_uid, path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* Open the store read-only and print every (bound) lease; returns the exit status. */
 static int list_leases(const char *state_dir, struct leases_view *v)
 {
@@ -232,7 +255,8 @@ int cmd_leases(int argc, char **argv)
 			fprintf(stderr, "(%zu more errors)\n", errs.dropped);
 		goto out_errs;
 	}
-	rc = list_leases(cfg->server.state_dir, &v);
+	if (become_db_owner(cfg->server.state_dir) == 0)
+		rc = list_leases(cfg->server.state_dir, &v);
 	config_unref(cfg);
 out_errs:
 	config_errors_clear(&errs);

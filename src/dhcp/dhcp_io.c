@@ -434,8 +434,9 @@ static void probe_conflict(struct probe *pr)
 	l.ends = now + srv->cfg->dhcp.decline_time;
 	snprintf(l.hostname, sizeof(l.hostname), "(answered ping)");
 	lt_put(srv->lt, &l);
-	if (store_put_lease(srv->store, &l) == 0)
-		store_commit(srv->store);
+	store_put_lease(srv->store, &l);
+	if (store_commit(srv->store) < 0)
+		log_err("dhcp: lease store commit failed: %s", store_errmsg(srv->store));
 	struct dhcp_result *r = &pr->res;
 	dhcp_policy(srv->cfg, srv->lt, &pr->in, now, r);
 	log_decision(r, &pr->in);
@@ -479,7 +480,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	struct dhcp_server *srv = s->srv;
 	int n = receive_batch(srv, s);
 	int64_t now = (int64_t)time(NULL);
-	int staged = 0;
+	int staged = 0, persist = 0;
 	for (int i = 0; i < n; i++) {
 		struct dhcp_result *r = &srv->res[i];
 		srv->stats.received++;
@@ -488,15 +489,18 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		dhcp_policy(srv->cfg, srv->lt, &srv->in[i], now, r);
-		if (r->persist && store_put_lease(srv->store, &r->lease) == 0)
-			staged++;
+		if (r->persist) {
+			persist++;
+			staged += store_put_lease(srv->store, &r->lease) == 0;
+		}
 	}
 	bool durable = true;
-	if (staged) {
+	if (persist) {
+		/* a failed put makes the whole batch fail here: nothing is acknowledged */
 		if (store_commit(srv->store) < 0) {
 			durable = false;
 			log_err("dhcp: lease store commit failed: %s; not acknowledging %d leases",
-				store_errmsg(srv->store), staged);
+				store_errmsg(srv->store), persist);
 		} else {
 			srv->stats.commits++;
 			srv->stats.committed += (uint64_t)staged;

@@ -64,37 +64,39 @@ static const char *const stmt_sql[S_MAX] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
-	[S_PUT] = "INSERT OR REPLACE INTO leases (" LEASE_COLUMNS ") "
-		  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[S_PUT] = ("INSERT OR REPLACE INTO leases (" LEASE_COLUMNS ") "
+		   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
 	[S_DELETE] = "DELETE FROM leases WHERE ip = ?1",
 	[S_LOAD] = "SELECT " LEASE_COLUMNS " FROM leases ORDER BY ip",
-	[S_EVENT] = "INSERT INTO boot_events (time, node, mac, kind, detail) "
-		    "VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_EVENT] = ("INSERT INTO boot_events (time, node, mac, kind, detail) "
+		     "VALUES (?1, ?2, ?3, ?4, ?5)"),
 };
 
 /* Schema version 1. Keep in sync with docs/store.md. */
-static const char schema_sql[] = "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-				 "CREATE TABLE leases ("
-				 " ip INTEGER PRIMARY KEY CHECK (ip BETWEEN 0 AND 4294967295),"
-				 " state INTEGER NOT NULL,"
-				 " htype INTEGER NOT NULL,"
-				 " hlen INTEGER NOT NULL,"
-				 " chaddr BLOB NOT NULL,"
-				 " client_id BLOB,"
-				 " starts INTEGER NOT NULL,"
-				 " ends INTEGER NOT NULL,"
-				 " hostname TEXT NOT NULL,"
-				 " node TEXT NOT NULL,"
-				 " arch INTEGER NOT NULL);"
-				 "CREATE TABLE boot_events ("
-				 " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-				 " time INTEGER NOT NULL,"
-				 " node TEXT,"
-				 " mac TEXT,"
-				 " kind TEXT NOT NULL,"
-				 " detail TEXT);"
-				 "CREATE INDEX boot_events_node ON boot_events (node, id);"
-				 "CREATE INDEX boot_events_mac ON boot_events (mac, id);";
+static const char schema_sql[] =
+	/* key 'schema_version': STORE_SCHEMA_VERSION */
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	"CREATE TABLE leases ("
+	" ip INTEGER PRIMARY KEY CHECK (ip BETWEEN 0 AND 4294967295),"
+	" state INTEGER NOT NULL,"
+	" htype INTEGER NOT NULL,"
+	" hlen INTEGER NOT NULL,"
+	" chaddr BLOB NOT NULL,"
+	" client_id BLOB,"
+	" starts INTEGER NOT NULL,"
+	" ends INTEGER NOT NULL,"
+	" hostname TEXT NOT NULL,"
+	" node TEXT NOT NULL,"
+	" arch INTEGER NOT NULL);"
+	"CREATE TABLE boot_events ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" time INTEGER NOT NULL,"
+	" node TEXT,"
+	" mac TEXT,"
+	" kind TEXT NOT NULL,"
+	" detail TEXT);"
+	"CREATE INDEX boot_events_node ON boot_events (node, id);"
+	"CREATE INDEX boot_events_mac ON boot_events (mac, id);";
 
 struct store {
 	sqlite3 *db;
@@ -105,6 +107,7 @@ struct store {
 	bool readonly;
 	bool in_txn;
 	unsigned staged;
+	int failed; /* first error of a change staged since the last commit; that commit fails */
 	struct store_stats stats;
 	char errmsg[768];
 };
@@ -140,8 +143,10 @@ static bool is_damage(int rc)
 }
 
 /* snprintf into err when there is room; always NUL-terminates when errlen > 0. */
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
-							  ...)
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	if (!err || !errlen)
 		return;
@@ -248,17 +253,15 @@ static int take_lock(struct store *st, char *err, size_t errlen)
 		ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
 		pid[n > 0 ? strcspn(pid, "\n") : 0] = 0;
 		set_err(err, errlen,
-			"%s: another pxed process%s%s is using this state directory (lock %s "
-			"held); "
-			"stop it or give this one another server.state-dir",
+			"%s: another pxed process%s%s is using this state directory "
+			"(lock %s held); stop it or give this one another server.state-dir",
 			st->path, pid[0] ? " pid " : "", pid, STORE_LOCK_NAME);
 		close(fd);
 		return -e;
 	}
 	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
-		/* Only informational: the lock itself is held. */
-	}
+	bool written = ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)n, 0) == n;
+	(void)written; /* the pid is only informational: the lock itself is held */
 	st->lock_fd = fd;
 	return 0;
 }
@@ -455,10 +458,10 @@ static int db_check(struct store *st, char *err, size_t errlen)
 	if (ver > STORE_SCHEMA_VERSION) {
 		set_err(err, errlen,
 			"%s: was written by a newer pxed (schema version %" PRId64
-			", this pxed knows %d); pxed does not change it. Run the newer pxed, or "
-			"move "
-			"it aside with its -wal and -shm files (cd %s && mkdir old && "
-			"mv " STORE_DB_NAME "* old/) to begin with no leases",
+			", this pxed knows %d); pxed does not change it. Run the newer pxed, "
+			"or move it aside with its -wal and -shm files "
+			"(cd %s && mkdir old && mv " STORE_DB_NAME
+			"* old/) to begin with no leases",
 			st->path, ver, STORE_SCHEMA_VERSION, st->dir);
 		return -EPROTONOSUPPORT;
 	}
@@ -494,6 +497,9 @@ static int quick_check(struct store *st, char *err, size_t errlen)
 	sqlite3_finalize(s);
 	if (!what[0])
 		return 0;
+	for (char *c = what; *c; c++)
+		if ((unsigned char)*c < 0x20)
+			*c = ' '; /* one line: quick_check reports "*** in database main ***\n..." */
 	damaged_msg(err, errlen, st, what);
 	return -EUCLEAN;
 }
@@ -516,8 +522,7 @@ static int db_setup_rw(struct store *st, char *err, size_t errlen)
 	sqlite3_finalize(s);
 	if (!wal) {
 		set_err(err, errlen,
-			"%s: SQLite cannot use WAL mode here (file system without "
-			"shared memory support?)",
+			"%s: SQLite cannot use WAL mode here (no shared memory support?)",
 			st->path);
 		return -ENOTSUP;
 	}
@@ -630,6 +635,17 @@ static void txn_abort(struct store *st)
 	st->staged = 0;
 }
 
+/* A change could not be staged (r < 0): roll back the batch so far and remember r, so that
+ * the next store_commit fails and nothing of this batch is acknowledged. Returns r. */
+static int batch_fail(struct store *st, int r)
+{
+	if (st->in_txn)
+		txn_abort(st);
+	if (!st->failed)
+		st->failed = r;
+	return r;
+}
+
 /* Begin the write transaction unless one is open. */
 static int txn_begin(struct store *st)
 {
@@ -637,31 +653,36 @@ static int txn_begin(struct store *st)
 		return 0;
 	if (st->readonly) {
 		snprintf(st->errmsg, sizeof(st->errmsg), "%s: opened read-only", st->path);
-		return -EROFS;
+		return batch_fail(st, -EROFS);
 	}
 	sqlite3_stmt *s = st->stmt[S_BEGIN];
 	int rc = sqlite3_step(s);
 	int r = rc == SQLITE_DONE ? 0 : note_err(st, rc);
 	sqlite3_reset(s);
 	if (r < 0)
-		return r;
+		return batch_fail(st, r);
 	st->in_txn = true;
 	st->staged = 0;
 	return 0;
 }
 
-/* Step a bound change statement inside the transaction; on failure roll everything back. */
+/* Step a bound change statement inside the transaction. */
 static int stage(struct store *st, sqlite3_stmt *s)
 {
 	int rc = sqlite3_step(s);
 	int r = rc == SQLITE_DONE ? 0 : note_err(st, rc);
 	sqlite3_reset(s);
-	if (r < 0) {
-		txn_abort(st);
-		return r;
-	}
+	if (r < 0)
+		return batch_fail(st, r);
 	st->staged++;
 	return 0;
+}
+
+/* Refuse a change the caller got wrong (a bug, but it fails the batch like any error). */
+static int invalid(struct store *st, const char *what)
+{
+	snprintf(st->errmsg, sizeof(st->errmsg), "%s: not stored: %s", st->path, what);
+	return batch_fail(st, -EINVAL);
 }
 
 /* Bind l to S_PUT. Text is bound without copying (SQLITE_STATIC): l must outlive the step. */
@@ -689,9 +710,10 @@ static void bind_lease(sqlite3_stmt *s, const struct dhcp_lease *l)
 
 int store_put_lease(struct store *st, const struct dhcp_lease *l)
 {
-	if (l->state < LEASE_BOUND || l->state > LEASE_DECLINED ||
-	    l->client_id_len > LEASE_CLIENT_ID_MAX)
-		return -EINVAL;
+	if (l->state < LEASE_BOUND || l->state > LEASE_DECLINED)
+		return invalid(st, "a lease state other than bound, released, expired, declined");
+	if (l->client_id_len > LEASE_CLIENT_ID_MAX)
+		return invalid(st, "a client identifier longer than LEASE_CLIENT_ID_MAX");
 	int r = txn_begin(st);
 	if (r < 0)
 		return r;
@@ -724,7 +746,7 @@ int store_add_event(struct store *st, const struct store_event *ev)
 {
 	char mac[STORE_CHADDR_MAX * 3];
 	if (!ev->kind || ev->mac_len > STORE_CHADDR_MAX || (ev->mac_len && !ev->mac))
-		return -EINVAL;
+		return invalid(st, "a boot event without kind or with a bad hardware address");
 	int r = txn_begin(st);
 	if (r < 0)
 		return r;
@@ -750,6 +772,14 @@ int store_add_event(struct store *st, const struct store_event *ev)
 
 int store_commit(struct store *st)
 {
+	if (st->failed) {
+		int failed = st->failed;
+		if (st->in_txn)
+			txn_abort(st);
+		st->failed = 0;
+		st->stats.commit_failures++;
+		return failed;
+	}
 	if (!st->in_txn)
 		return 0;
 	unsigned n = st->staged;

@@ -84,25 +84,30 @@ int store_load_leases(struct store *st, int (*cb)(void *ctx, const struct dhcp_l
  * Stage an insert or replacement of the lease with l->ip (copies l; bytes of chaddr past
  * hlen are not kept and read back as zero). Begins the write transaction if none is open.
  * -EINVAL for a state other than bound/released/expired/declined (offers are never stored)
- * or client_id_len > LEASE_CLIENT_ID_MAX. On any other failure the whole open transaction is
- * rolled back (every change staged since the last commit is lost) and -errno returned.
+ * or client_id_len > LEASE_CLIENT_ID_MAX.
+ *
+ * A batch is all or nothing: when staging fails (any error, -EINVAL too), every change staged
+ * since the last commit is rolled back and the next store_commit returns that error and
+ * commits nothing, even if later changes staged fine. So a caller that stages a batch, calls
+ * store_commit and acknowledges only after it returned 0 never acknowledges a lost change.
  */
 int store_put_lease(struct store *st, const struct dhcp_lease *l);
 
 /** Stage the deletion of the lease with this IP (host byte order); deleting a missing row is
- * not an error. Failure rolls back like store_put_lease. */
+ * not an error. Failure fails the batch like store_put_lease. */
 int store_delete_lease(struct store *st, uint32_t ip);
 
 /** Stage one boot event (see struct store_event; -EINVAL without kind or with mac_len > 16).
- * Failure rolls back like store_put_lease. */
+ * Failure fails the batch like store_put_lease. */
 int store_add_event(struct store *st, const struct store_event *ev);
 
 /**
  * Commit the open write transaction. When it returns 0, every change staged since the last
- * commit is durable (the WAL is fsync'd). Nothing staged: returns 0 at once. On failure the
- * transaction is rolled back and -errno returned (-ENOSPC, -EIO, ...): none of the staged
- * changes may be acknowledged. (After an I/O error during the fsync itself, the changes may
- * or may not reappear after a restart; as they were never acknowledged, either is safe.)
+ * commit is durable (the WAL is fsync'd). Nothing staged: returns 0 at once. When a change of
+ * this batch failed to stage, or the commit itself fails, everything is rolled back and -errno
+ * returned (-ENOSPC, -EIO, -EINVAL, ...; store_errmsg says why): none of the batch may be
+ * acknowledged. The next batch starts clean. (After an I/O error during the fsync itself, the
+ * changes may or may not reappear after a restart; never acknowledged, either is safe.)
  */
 int store_commit(struct store *st);
 

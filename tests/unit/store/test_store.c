@@ -28,7 +28,7 @@ static void rm_rf(const char *dir)
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* A fresh empty directory; returns a static-lifetime copy the caller frees. */
+/* A fresh empty directory (mkdtemp); the caller frees the returned path. */
 static char *tmpdir_new(void)
 {
 	const char *base = getenv("TMPDIR");
@@ -79,7 +79,8 @@ static struct dhcp_lease mk_lease(uint32_t ip, unsigned k)
 	l.starts = 1700000000 + (int64_t)k;
 	l.ends = l.starts + 3600 + ip % 1000;
 	snprintf(l.hostname, sizeof(l.hostname), "host-%u-%u", ip, k);
-	snprintf(l.node, sizeof(l.node), k % 2 ? "node%u" : "", k);
+	if (k % 2)
+		snprintf(l.node, sizeof(l.node), "node%u", k);
 	l.arch = (uint16_t)(k % 5 ? k % 11 : 0xffff);
 	return l;
 }
@@ -314,8 +315,30 @@ static void test_invalid_input(void)
 	struct store_event ev = {.time_ms = 1};
 	CHECK_EQ(store_add_event(st, &ev), -EINVAL); /* no kind */
 	CHECK_EQ(store_staged(st), 0);
-	CHECK_EQ(store_commit(st), 0); /* nothing staged */
+	CHECK_EQ(store_commit(st), -EINVAL); /* the batch failed */
+	CHECK(strstr(store_errmsg(st), "not stored"));
+	CHECK_EQ(store_commit(st), 0); /* the next one starts clean: nothing staged */
+
+	/* All or nothing: a change that fails in the middle fails the whole batch, even the
+	 * changes staged after it. */
+	struct dhcp_lease a = mk_lease(0x0a000001, 1), b = mk_lease(0x0a000002, 2);
+	CHECK_EQ(store_put_lease(st, &a), 0);
+	CHECK_EQ(store_put_lease(st, &l), -EINVAL);
+	CHECK_EQ(store_put_lease(st, &b), 0);
+	CHECK_EQ(store_commit(st), -EINVAL);
+	struct store_stats ss;
+	store_get_stats(st, &ss);
+	CHECK_EQ(ss.commit_failures, 2);
+	CHECK_EQ(ss.commits, 0);
+	struct lease_vec lv = {0};
+	CHECK_EQ(store_load_leases(st, collect, &lv), 0);
+	CHECK_EQ(lv.n, 0);
+	CHECK_EQ(store_put_lease(st, &b), 0);
+	CHECK_EQ(store_commit(st), 0);
 	store_close(st);
+	CHECK_EQ(load_all(state, &lv), 0);
+	CHECK(lv.n == 1 && lease_same(&lv.v[0], &b));
+	free(lv.v);
 	store_close(NULL);
 	done_dir(top, state);
 }
@@ -554,11 +577,47 @@ static void test_corrupt_page(void)
 	size_t n;
 	uint8_t *b = slurp(db, &n);
 	CHECK(b && n > 16 * 4096);
+	uint8_t *orig = malloc(n);
+	memcpy(orig, b, n);
 	memset(b + 8 * 4096, 0x5a, 4096);
 	spew(db, b, n);
 	expect_refused(state, -EUCLEAN, damaged_needles);
+	/* A single cell pointer of a leaf page pointing out of its page. */
+	orig[11 * 4096 + 8] ^= 0x40;
+	spew(db, orig, n);
+	expect_refused(state, -EUCLEAN, damaged_needles);
+	free(orig);
 	free(b);
 	free(db);
+	done_dir(top, state);
+}
+
+/* Run sql on the database file directly. */
+static void raw_exec(const char *state, const char *sql)
+{
+	char *db = db_path(state);
+	sqlite3 *h;
+	CHECK_EQ(sqlite3_open(db, &h), SQLITE_OK);
+	CHECK_EQ(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	CHECK_EQ(sqlite3_close(h), SQLITE_OK);
+	free(db);
+}
+
+/* A row edited by hand into something out of range is reported, naming the row. */
+static void test_bad_row(void)
+{
+	char *top, *state = state_dir_new(&top);
+	fill(state, 10);
+	raw_exec(state, "UPDATE leases SET state = 9 WHERE ip = 167772163");
+	struct store *st;
+	char err[1024];
+	CHECK_EQ(store_open(state, &st, err, sizeof(err)), 0);
+	struct lease_vec lv = {0};
+	CHECK_EQ(store_load_leases(st, collect, &lv), -EUCLEAN);
+	CHECK(strstr(store_errmsg(st), "ip 167772163") && strstr(store_errmsg(st), "state"));
+	CHECK_EQ(lv.n, 3);
+	store_close(st);
+	free(lv.v);
 	done_dir(top, state);
 }
 
@@ -604,17 +663,6 @@ static void test_recover_way_out(void)
 	free(b);
 	free(db);
 	done_dir(top, state);
-}
-
-/* Run sql on the database file directly. */
-static void raw_exec(const char *state, const char *sql)
-{
-	char *db = db_path(state);
-	sqlite3 *h;
-	CHECK_EQ(sqlite3_open(db, &h), SQLITE_OK);
-	CHECK_EQ(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
-	CHECK_EQ(sqlite3_close(h), SQLITE_OK);
-	free(db);
 }
 
 static void test_newer_schema(void)
@@ -833,7 +881,8 @@ static void crash_collect(int fd, double deadline, uint32_t **ips, size_t *n, si
 }
 
 /* One round: start a child, kill it after a random delay, check every reported lease. */
-static void crash_round(const char *state, unsigned round, size_t *reported, size_t *rows)
+static void crash_round(const char *state, unsigned round, size_t *reported, size_t *rows,
+			unsigned *before_commit)
 {
 	int pfd[2];
 	if (pipe(pfd) < 0)
@@ -845,9 +894,11 @@ static void crash_round(const char *state, unsigned round, size_t *reported, siz
 		crash_child(state, round, pfd[1]);
 	}
 	close(pfd[1]);
-	/* Mostly short delays (a kill while opening or creating), up to 1.5 s. */
-	double delay = random() % 4 == 0 ? (double)(random() % 20) / 1000
-					 : (double)(random() % 1500) / 1000;
+	/* The first rounds die within milliseconds (while opening or creating the database),
+	 * a quarter of the others within 20 ms, the rest within 1.5 s. */
+	double delay = round < 2	   ? (double)(random() % 5) / 1000
+		       : random() % 4 == 0 ? (double)(random() % 20) / 1000
+					   : (double)(random() % 1500) / 1000;
 	uint32_t *ips = NULL;
 	size_t n = 0, cap = 0;
 	crash_collect(pfd[0], now_s() + delay, &ips, &n, &cap);
@@ -869,6 +920,7 @@ static void crash_round(const char *state, unsigned round, size_t *reported, siz
 	}
 	CHECK_EQ(missing, 0);
 	*reported += n;
+	*before_commit += n == 0;
 	*rows = lv.n;
 	free(lv.v);
 	free(ips);
@@ -881,13 +933,14 @@ static void test_kill9(void)
 						 : (unsigned)time(NULL) ^ (unsigned)getpid();
 	srandom(seed);
 	size_t reported = 0, rows = 0;
+	unsigned early = 0;
 	double t0 = now_s();
 	for (unsigned round = 0; round < CRASH_ROUNDS; round++)
-		crash_round(state, round, &reported, &rows);
+		crash_round(state, round, &reported, &rows, &early);
 	fprintf(stderr,
-		"  %d kill -9 rounds in %.1f s (seed %u): %zu acknowledged leases, all present "
-		"(%zu rows)\n",
-		CRASH_ROUNDS, now_s() - t0, seed, reported, rows);
+		"  %d kill -9 rounds in %.1f s (seed %u, %u before a first commit): %zu "
+		"acknowledged leases, all present (%zu rows)\n",
+		CRASH_ROUNDS, now_s() - t0, seed, early, reported, rows);
 	done_dir(top, state);
 }
 
@@ -906,6 +959,7 @@ int main(void)
 	RUN(test_truncated_file);
 	RUN(test_corrupt_page);
 	RUN(test_recover_way_out);
+	RUN(test_bad_row);
 	RUN(test_newer_schema);
 	RUN(test_foreign_db);
 	RUN(test_orphan_wal);
