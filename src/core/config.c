@@ -37,10 +37,13 @@ enum key_type {
 	K_HOSTNAME, /* RFC 1123 host name */
 	K_DHCPMODE, /* off|server|proxy */
 	K_UNKNOWN,  /* allow|deny */
+	K_LOADER,   /* ipxe|pxelinux|grub */
+	K_DISKLESS, /* none|nfs|ram */
+	K_VAR,	    /* var.NAME = value: appends to a struct config_vars */
 };
 
 /* Which object a key's offset is relative to. */
-enum key_obj { O_ROOT, O_SUBNET, O_NODE };
+enum key_obj { O_ROOT, O_SUBNET, O_NODE, O_PROFILE, O_GROUP, O_NKINDS };
 
 struct key_def {
 	const char *section;
@@ -97,6 +100,14 @@ static const struct key_def keys[] = {
 	{"dhcp", "boot-http-x64", K_STR, O_ROOT, OFF(dhcp.boot.http_x64), 0, 0, NULL},
 	{"dhcp", "boot-http-arm64", K_STR, O_ROOT, OFF(dhcp.boot.http_arm64), 0, 0, NULL},
 	{"dhcp", "boot-ipxe", K_STR, O_ROOT, OFF(dhcp.boot.ipxe), 0, 0, NULL},
+	{"http", "enabled", K_BOOL, O_ROOT, OFF(http.enabled), 0, 0, "no"},
+	{"http", "listen", K_ENDPOINT, O_ROOT, OFF(http.listen), 80, 0, "0.0.0.0:80"},
+	{"http", "root", K_PATH, O_ROOT, OFF(http.root), 0, 0, "/srv/pxed/http"},
+	{"http", "max-connections", K_UINT, O_ROOT, OFF(http.max_connections), 1, 100000, "4096"},
+	{"http", "timeout", K_UINT, O_ROOT, OFF(http.timeout_s), 1, 3600, "60"},
+	{"boot", "default-profile", K_STR, O_ROOT, OFF(boot.default_profile), 0, 0, NULL},
+	{"boot", "templates", K_PATH, O_ROOT, OFF(boot.templates), 0, 0, NULL},
+	{"boot", "server", K_STR, O_ROOT, OFF(boot.server), 0, 0, NULL},
 	{"tftp", "netascii-max-bytes", K_U64, O_ROOT, OFF(tftp.netascii_max_bytes), 0, 1ull << 32,
 	 "16777216"},
 };
@@ -105,6 +116,26 @@ static const struct key_def keys[] = {
 
 #define SOFF(field) offsetof(struct config_subnet, field)
 #define NOFF(field) offsetof(struct config_node, field)
+#define POFF(field) offsetof(struct config_profile, field)
+#define GOFF(field) offsetof(struct config_group, field)
+
+/* Named section kinds: where their array and count live. Every object struct starts with
+ * `char *name; int line;`. */
+struct obj_kind {
+	const char *name;
+	enum key_obj kind;
+	size_t size;
+	size_t arr_off, n_off;
+};
+
+static const struct obj_kind kinds[] = {
+	{"subnet", O_SUBNET, sizeof(struct config_subnet), OFF(subnets), OFF(nsubnets)},
+	{"node", O_NODE, sizeof(struct config_node), OFF(nodes), OFF(nnodes)},
+	{"profile", O_PROFILE, sizeof(struct config_profile), OFF(profiles), OFF(nprofiles)},
+	{"group", O_GROUP, sizeof(struct config_group), OFF(groups), OFF(ngroups)},
+};
+
+#define NOBJKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
 /* Keys of the named sections [subnet NAME] and [node NAME]. */
 static const struct key_def obj_keys[] = {
@@ -135,6 +166,21 @@ static const struct key_def obj_keys[] = {
 	{"node", "boot-ipxe", K_STR, O_NODE, NOFF(ipxe_file), 0, 0, NULL},
 	{"node", "root-path", K_STR, O_NODE, NOFF(root_path), 0, 0, NULL},
 	{"node", "option", K_OPTION, O_NODE, NOFF(options), 0, 0, NULL},
+	{"node", "profile", K_STR, O_NODE, NOFF(profile), 0, 0, NULL},
+	{"node", "var.*", K_VAR, O_NODE, NOFF(vars), 0, 0, NULL},
+	{"profile", "kernel", K_STR, O_PROFILE, POFF(kernel), 0, 0, NULL},
+	{"profile", "initrd", K_STR, O_PROFILE, POFF(initrd), 0, 0, NULL},
+	{"profile", "cmdline", K_STR, O_PROFILE, POFF(cmdline), 0, 0, NULL},
+	{"profile", "loader", K_LOADER, O_PROFILE, POFF(loader), 0, 0, NULL},
+	{"profile", "kickstart", K_STR, O_PROFILE, POFF(kickstart), 0, 0, NULL},
+	{"profile", "install", K_BOOL, O_PROFILE, POFF(install), 0, 0, NULL},
+	{"profile", "diskless", K_DISKLESS, O_PROFILE, POFF(diskless), 0, 0, NULL},
+	{"profile", "description", K_STR, O_PROFILE, POFF(description), 0, 0, NULL},
+	{"profile", "var.*", K_VAR, O_PROFILE, POFF(vars), 0, 0, NULL},
+	{"group", "match-mac", K_STR, O_GROUP, GOFF(match_mac), 0, 0, NULL},
+	{"group", "match-arch", K_STR, O_GROUP, GOFF(match_arch), 0, 0, NULL},
+	{"group", "profile", K_STR, O_GROUP, GOFF(profile), 0, 0, NULL},
+	{"group", "var.*", K_VAR, O_GROUP, GOFF(vars), 0, 0, NULL},
 };
 
 #define NOBJKEYS (sizeof(obj_keys) / sizeof(obj_keys[0]))
@@ -355,8 +401,50 @@ static const char *apply_value(void *obj, const struct key_def *k, const char *v
 	case K_ROUTE:
 	case K_MACLIST:
 	case K_OPTION: return apply_append(obj, k, v);
+	case K_LOADER: {
+		static const char *m[] = {"ipxe", "pxelinux", "grub"};
+		for (int i = 0; i < 3; i++)
+			if (!strcasecmp(v, m[i])) {
+				*(enum boot_loader *)slot = (enum boot_loader)i;
+				return NULL;
+			}
+		return "expected ipxe, pxelinux or grub";
+	}
+	case K_DISKLESS: {
+		static const char *m[] = {"none", "nfs", "ram"};
+		for (int i = 0; i < 3; i++)
+			if (!strcasecmp(v, m[i])) {
+				*(enum diskless_mode *)slot = (enum diskless_mode)i;
+				return NULL;
+			}
+		return "expected none, nfs or ram";
+	}
+	case K_VAR: return "internal error: variables go through apply_var";
 	}
 	return "internal error: unknown key type";
+}
+
+/* `var.NAME = value`: set (or replace) ${NAME} in the object's variables. */
+static const char *apply_var(void *obj, const struct key_def *k, const char *key, const char *v)
+{
+	struct config_vars *vars = (struct config_vars *)((char *)obj + k->off);
+	const char *name = key + 4;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+			return "variable names use letters, digits, '_' and '-'";
+	for (size_t i = 0; i < vars->n; i++)
+		if (!strcmp(vars->key[i], name)) {
+			free(vars->val[i]);
+			vars->val[i] = strdup(v);
+			return NULL;
+		}
+	if (vars->n == CONFIG_MAX_VARS)
+		return "too many variables (at most 32)";
+	vars->key[vars->n] = strdup(name);
+	vars->val[vars->n] = strdup(v);
+	vars->n++;
+	return NULL;
 }
 
 static const struct key_def *find_key(const char *section, const char *key)
@@ -364,8 +452,10 @@ static const struct key_def *find_key(const char *section, const char *key)
 	for (size_t i = 0; i < NKEYS; i++)
 		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].key, key) == 0)
 			return &keys[i];
+	bool var = !strncmp(key, "var.", 4) && key[4];
 	for (size_t i = 0; i < NOBJKEYS; i++)
-		if (strcmp(obj_keys[i].section, section) == 0 && strcmp(obj_keys[i].key, key) == 0)
+		if (strcmp(obj_keys[i].section, section) == 0 &&
+		    (strcmp(obj_keys[i].key, key) == 0 || (var && obj_keys[i].type == K_VAR)))
 			return &obj_keys[i];
 	return NULL;
 }
@@ -403,21 +493,37 @@ static bool valid_name(const char *s)
 	return true;
 }
 
+static const struct obj_kind *kind_by_name(const char *name, size_t len)
+{
+	for (size_t i = 0; i < NOBJKINDS; i++)
+		if (strlen(kinds[i].name) == len && !strncmp(kinds[i].name, name, len))
+			return &kinds[i];
+	return NULL;
+}
+
+static const struct obj_kind *kind_of(enum key_obj k)
+{
+	for (size_t i = 0; i < NOBJKINDS; i++)
+		if (kinds[i].kind == k)
+			return &kinds[i];
+	return NULL;
+}
+
 /* Find or create the named object of "[kind name]". Returns NULL (with an error) on a
- * duplicate definition or a bad name. */
-static void *named_object(struct load_ctx *ctx, enum key_obj kind, const char *name, bool create)
+ * duplicate definition or a bad name; with !create, NULL when it does not exist. */
+static void *named_object(struct load_ctx *ctx, const struct obj_kind *k, const char *name,
+			  bool create)
 {
 	struct pxed_config *c = ctx->cfg;
-	size_t *n = kind == O_SUBNET ? &c->nsubnets : &c->nnodes;
-	size_t sz = kind == O_SUBNET ? sizeof(struct config_subnet) : sizeof(struct config_node);
-	char *arr = kind == O_SUBNET ? (char *)c->subnets : (char *)c->nodes;
+	size_t *n = (size_t *)((char *)c + k->n_off);
+	char **arrp = (char **)((char *)c + k->arr_off);
 	for (size_t i = 0; i < *n; i++) {
-		char *o = arr + i * sz;
+		char *o = *arrp + i * k->size;
 		if (strcmp(*(char **)o, name) == 0) {
 			if (!create)
 				return o;
 			add_error(ctx->errs, "%s:%d: [%s %s] defined twice (first at line %d)",
-				  ctx->file, ctx->line, kind == O_SUBNET ? "subnet" : "node", name,
+				  ctx->file, ctx->line, k->name, name,
 				  *(int *)(o + sizeof(char *)));
 			return NULL;
 		}
@@ -429,17 +535,14 @@ static void *named_object(struct load_ctx *ctx, enum key_obj kind, const char *n
 			  ctx->file, ctx->line, name);
 		return NULL;
 	}
-	char *grown = realloc(arr, (*n + 1) * sz);
+	char *grown = realloc(*arrp, (*n + 1) * k->size);
 	if (!grown)
 		return NULL;
-	char *o = grown + *n * sz;
-	memset(o, 0, sz);
+	char *o = grown + *n * k->size;
+	memset(o, 0, k->size);
 	*(char **)o = strdup(name);
 	*(int *)(o + sizeof(char *)) = ctx->line;
-	if (kind == O_SUBNET)
-		c->subnets = (struct config_subnet *)grown;
-	else
-		c->nodes = (struct config_node *)grown;
+	*arrp = grown;
 	(*n)++;
 	return o;
 }
@@ -451,27 +554,25 @@ static void enter_section(struct load_ctx *ctx, const char *section, bool reuse)
 	snprintf(ctx->section, sizeof(ctx->section), "%s", section);
 	ctx->obj = NULL;
 	ctx->skip_section = false;
+	ctx->obj_kind = O_ROOT;
 	const char *sp = strchr(section, ' ');
 	size_t tlen = sp ? (size_t)(sp - section) : strlen(section);
-	bool subnet = tlen == 6 && !strncmp(section, "subnet", 6);
-	bool node = tlen == 4 && !strncmp(section, "node", 4);
-	if (subnet || node) {
+	const struct obj_kind *k = kind_by_name(section, tlen);
+	if (k) {
 		const char *name = sp ? sp + strspn(sp, " ") : "";
-		ctx->obj_kind = subnet ? O_SUBNET : O_NODE;
+		ctx->obj_kind = k->kind;
 		if (!*name) {
 			add_error(ctx->errs, "%s:%d: [%s] needs a name, e.g. [%s lab]", ctx->file,
-				  ctx->line, subnet ? "subnet" : "node",
-				  subnet ? "subnet" : "node");
+				  ctx->line, k->name, k->name);
 			ctx->skip_section = true;
 			return;
 		}
-		ctx->obj = reuse ? named_object(ctx, ctx->obj_kind, name, false) : NULL;
+		ctx->obj = reuse ? named_object(ctx, k, name, false) : NULL;
 		if (!ctx->obj)
-			ctx->obj = named_object(ctx, ctx->obj_kind, name, true);
+			ctx->obj = named_object(ctx, k, name, true);
 		ctx->skip_section = ctx->obj == NULL;
 		return;
 	}
-	ctx->obj_kind = O_ROOT;
 	if (!known_section(section)) {
 		add_error(ctx->errs, "%s:%d: unknown section [%s]", ctx->file, ctx->line, section);
 		ctx->skip_section = true;
@@ -496,9 +597,7 @@ static int on_ini_value(void *user, const char *section, const char *name, const
 		enter_section(ctx, section, false);
 	if (ctx->skip_section)
 		return 1;
-	const char *kind = ctx->obj_kind == O_SUBNET ? "subnet"
-			   : ctx->obj_kind == O_NODE ? "node"
-						     : section;
+	const char *kind = ctx->obj_kind == O_ROOT ? section : kind_of(ctx->obj_kind)->name;
 	const struct key_def *k = find_key(kind, name);
 	if (!k) {
 		add_error(ctx->errs, "%s:%d: unknown key \"%s\" in [%s]", ctx->file, ctx->line,
@@ -515,8 +614,10 @@ static int on_ini_value(void *user, const char *section, const char *name, const
 		ctx->seen[idx] = ctx->line;
 	}
 	char buf[128];
-	const char *why =
-		apply_value(k->obj == O_ROOT ? (void *)ctx->cfg : ctx->obj, k, v, buf, sizeof(buf));
+	const char *why = k->type == K_VAR
+				  ? apply_var(ctx->obj, k, name, v)
+				  : apply_value(k->obj == O_ROOT ? (void *)ctx->cfg : ctx->obj, k,
+						v, buf, sizeof(buf));
 	if (why && k->obj == O_ROOT)
 		add_error(ctx->errs, "%s:%d: %s.%s = \"%s\": %s", ctx->file, ctx->line, section,
 			  name, v, why);
@@ -570,6 +671,9 @@ static void load_override(struct load_ctx *ctx, const char *o)
 	const char *kdot = eq;
 	while (kdot > o && *kdot != '.')
 		kdot--;
+	const char *var = strstr(o, ".var.");
+	if (var && var < eq)
+		kdot = var; /* node.NAME.var.KEY=value: the key is var.KEY */
 	char section[160], key[64];
 	snprintf(section, sizeof(section), "%.*s", (int)(kdot - o), o);
 	snprintf(key, sizeof(key), "%.*s", (int)(eq - kdot - 1), kdot + 1);
@@ -593,7 +697,8 @@ static void load_override(struct load_ctx *ctx, const char *o)
 		return;
 	}
 	char buf[128];
-	const char *why = apply_value(obj, k, eq + 1, buf, sizeof(buf));
+	const char *why = k->type == K_VAR ? apply_var(obj, k, key, eq + 1)
+					   : apply_value(obj, k, eq + 1, buf, sizeof(buf));
 	if (why)
 		add_error(ctx->errs, "-o %s: %s", o, why);
 }
@@ -654,6 +759,31 @@ static void validate_nodes(struct pxed_config *c, struct config_errors *errs, co
 	}
 }
 
+/* Profiles need a kernel; references between sections must resolve. */
+static void validate_inventory(struct pxed_config *c, struct config_errors *errs, const char *where)
+{
+	for (size_t i = 0; i < c->nprofiles; i++)
+		if (!c->profiles[i].kernel)
+			add_error(errs, "%s:%d: [profile %s] needs kernel = ...", where,
+				  c->profiles[i].line, c->profiles[i].name);
+	for (size_t i = 0; i < c->nnodes; i++)
+		if (c->nodes[i].profile && !config_profile_by_name(c, c->nodes[i].profile))
+			add_error(errs, "%s:%d: [node %s] profile %s does not exist", where,
+				  c->nodes[i].line, c->nodes[i].name, c->nodes[i].profile);
+	for (size_t i = 0; i < c->ngroups; i++) {
+		const struct config_group *g = &c->groups[i];
+		if (!g->profile || !config_profile_by_name(c, g->profile))
+			add_error(errs, "%s:%d: [group %s] needs profile = an existing [profile]",
+				  where, g->line, g->name);
+		if (!g->match_mac && !g->match_arch)
+			add_error(errs, "%s:%d: [group %s] needs match-mac and/or match-arch",
+				  where, g->line, g->name);
+	}
+	if (c->boot.default_profile && !config_profile_by_name(c, c->boot.default_profile))
+		add_error(errs, "%s: boot.default-profile %s does not exist", where,
+			  c->boot.default_profile);
+}
+
 /* Cross-key checks after everything is loaded. */
 static void validate(struct pxed_config *c, struct config_errors *errs, const char *where)
 {
@@ -672,6 +802,7 @@ static void validate(struct pxed_config *c, struct config_errors *errs, const ch
 		add_error(errs, "%s: dhcp.mode = server needs at least one [subnet NAME]", where);
 	validate_subnets(c, errs, where);
 	validate_nodes(c, errs, where);
+	validate_inventory(c, errs, where);
 }
 
 static void open_root(struct pxed_config *c, struct config_errors *errs, const char *where)
@@ -715,6 +846,25 @@ struct pxed_config *config_load(const char *path, const char *const *overrides, 
 	return c;
 }
 
+/* Free the strings and variables of one named object. */
+static void free_object(char *o, enum key_obj kind)
+{
+	free(*(char **)o);
+	for (size_t k = 0; k < NOBJKEYS; k++) {
+		if (obj_keys[k].obj != kind)
+			continue;
+		if (obj_keys[k].type == K_STR || obj_keys[k].type == K_HOSTNAME)
+			free(*(char **)(o + obj_keys[k].off));
+		if (obj_keys[k].type == K_VAR) {
+			struct config_vars *v = (struct config_vars *)(o + obj_keys[k].off);
+			for (size_t i = 0; i < v->n; i++) {
+				free(v->key[i]);
+				free(v->val[i]);
+			}
+		}
+	}
+}
+
 struct pxed_config *config_ref(struct pxed_config *c)
 {
 	c->refs++;
@@ -728,17 +878,14 @@ void config_unref(struct pxed_config *c)
 	for (size_t i = 0; i < NKEYS; i++)
 		if (keys[i].type == K_STR || keys[i].type == K_PATH || keys[i].type == K_HOSTNAME)
 			free(*(char **)((char *)c + keys[i].off));
-	for (size_t i = 0; i < c->nsubnets + c->nnodes; i++) {
-		bool sn = i < c->nsubnets;
-		void *o = sn ? (void *)&c->subnets[i] : (void *)&c->nodes[i - c->nsubnets];
-		free(*(char **)o);
-		for (size_t k = 0; k < NOBJKEYS; k++)
-			if ((obj_keys[k].obj == O_SUBNET) == sn &&
-			    (obj_keys[k].type == K_STR || obj_keys[k].type == K_HOSTNAME))
-				free(*(char **)((char *)o + obj_keys[k].off));
+	for (size_t t = 0; t < NOBJKINDS; t++) {
+		const struct obj_kind *kd = &kinds[t];
+		char *arr = *(char **)((char *)c + kd->arr_off);
+		size_t n = *(size_t *)((char *)c + kd->n_off);
+		for (size_t i = 0; i < n; i++)
+			free_object(arr + i * kd->size, kd->kind);
+		free(arr);
 	}
-	free(c->subnets);
-	free(c->nodes);
 	if (c->tftp_root_fd >= 0)
 		close(c->tftp_root_fd);
 	free(c->source);
@@ -759,6 +906,22 @@ const struct config_node *config_node_by_name(const struct pxed_config *c, const
 	for (size_t i = 0; i < c->nnodes; i++)
 		if (!strcmp(c->nodes[i].name, name))
 			return &c->nodes[i];
+	return NULL;
+}
+
+const struct config_profile *config_profile_by_name(const struct pxed_config *c, const char *name)
+{
+	for (size_t i = 0; name && i < c->nprofiles; i++)
+		if (!strcmp(c->profiles[i].name, name))
+			return &c->profiles[i];
+	return NULL;
+}
+
+const char *config_var(const struct config_vars *v, const char *key)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (!strcmp(v->key[i], key))
+			return v->val[i];
 	return NULL;
 }
 

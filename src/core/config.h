@@ -125,6 +125,44 @@ struct config_subnet {
 	struct config_boot boot; /* overrides of [dhcp] boot files */
 };
 
+#define CONFIG_MAX_VARS	 32
+#define CONFIG_MAX_MATCH 16
+
+/* `var.NAME = value` lines of a node, group or profile: ${NAME} in templates. */
+struct config_vars {
+	size_t n;
+	char *key[CONFIG_MAX_VARS];
+	char *val[CONFIG_MAX_VARS];
+};
+
+enum boot_loader { LOADER_IPXE, LOADER_PXELINUX, LOADER_GRUB };
+enum diskless_mode { DISKLESS_NONE, DISKLESS_NFS, DISKLESS_RAM };
+
+/* [profile NAME]: what a node boots. */
+struct config_profile {
+	char *name;
+	int line;
+	char *kernel;		 /* path under http.root / tftp.root, or a URL */
+	char *initrd;		 /* comma-separated, same */
+	char *cmdline;		 /* kernel command line template */
+	enum boot_loader loader; /* chain for BIOS / UEFI PXE: ipxe (default), pxelinux, grub */
+	char *kickstart;	 /* template file (kickstart, preseed, autoinstall user-data) */
+	bool install; /* an installer: boots only while the node's reinstall flag is set */
+	enum diskless_mode diskless;
+	char *description;
+	struct config_vars vars;
+};
+
+/* [group NAME]: nodes selected by MAC globs and/or architecture share a profile and vars. */
+struct config_group {
+	char *name;
+	int line;
+	char *match_mac;  /* comma-separated globs: 52:54:00:* */
+	char *match_arch; /* comma-separated architecture names: bios, uefi-x64 */
+	char *profile;
+	struct config_vars vars;
+};
+
 /* [node NAME]: a machine pxed knows (reservation and, later, profile). */
 struct config_node {
 	char *name;
@@ -138,6 +176,24 @@ struct config_node {
 	char *ipxe_file;   /* boot file override for the iPXE stage */
 	char *root_path;   /* option 17 */
 	struct config_option_list options;
+	char *profile; /* [profile NAME] it boots; NULL: from a group or boot.default-profile */
+	struct config_vars vars;
+};
+
+/* [http] */
+struct config_http {
+	bool enabled;
+	struct sockaddr_in listen; /* default 0.0.0.0:80 */
+	char *root;		   /* static files (kernels, initrds, install trees) */
+	unsigned max_connections;
+	unsigned timeout_s;
+};
+
+/* [boot]: inventory-wide settings. */
+struct config_boot_global {
+	char *default_profile; /* profile of nodes with none and of unknown clients; NULL: refuse */
+	char *templates;       /* directory of kickstart/preseed templates (relative paths) */
+	char *server;	       /* address nodes reach pxed at (${server}); default: per request */
 };
 
 struct pxed_config {
@@ -146,9 +202,13 @@ struct pxed_config {
 	struct config_server server;
 	struct config_tftp tftp;
 	struct config_dhcp dhcp;
-	size_t nsubnets, nnodes;
+	struct config_http http;
+	struct config_boot_global boot;
+	size_t nsubnets, nnodes, nprofiles, ngroups;
 	struct config_subnet *subnets;
 	struct config_node *nodes;
+	struct config_profile *profiles;
+	struct config_group *groups;
 	int tftp_root_fd; /* O_PATH directory fd of tftp.root, -1 if not opened */
 };
 
@@ -180,6 +240,11 @@ void config_errors_clear(struct config_errors *errs);
 const struct config_node *config_node_by_mac(const struct pxed_config *c, const uint8_t mac[6]);
 /** Node by name, or NULL. */
 const struct config_node *config_node_by_name(const struct pxed_config *c, const char *name);
+/** Profile by name, or NULL. */
+const struct config_profile *config_profile_by_name(const struct pxed_config *c, const char *name);
+/** Value of ${key} in vars, or NULL. */
+const char *config_var(const struct config_vars *v, const char *key);
+
 /** Subnet containing addr (network byte order), or NULL. */
 const struct config_subnet *config_subnet_for(const struct pxed_config *c, struct in_addr addr);
 

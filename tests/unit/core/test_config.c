@@ -289,8 +289,69 @@ static void test_option_values(void)
 	config_unref(c);
 }
 
+static void test_inventory_sections(void)
+{
+	const char *p = write_tmp("[boot]\n"
+				  "default-profile = rescue\n"
+				  "[profile rescue]\n"
+				  "kernel = rescue/vmlinuz\n"
+				  "initrd = rescue/initrd.img, rescue/extra.img\n"
+				  "cmdline = console=ttyS0 ip=dhcp\n"
+				  "var.release = 9.4\n"
+				  "[profile rocky9]\n"
+				  "kernel = rocky9/vmlinuz\n"
+				  "loader = pxelinux\n"
+				  "install = yes\n"
+				  "kickstart = rocky9.ks\n"
+				  "[group racks]\n"
+				  "match-mac = 52:54:00:*\n"
+				  "profile = rocky9\n"
+				  "var.rack = r1\n"
+				  "[node n1]\n"
+				  "mac = 52:54:00:00:00:01\n"
+				  "profile = rocky9\n"
+				  "var.disk = /dev/vda\n"
+				  "var.disk = /dev/sda\n");
+	const char *o[] = {"node.n1.var.role=web", "profile.rescue.var.release=9.5"};
+	struct config_errors e = {0};
+	struct pxed_config *c = config_load(p, o, 2, false, &e);
+	for (size_t i = 0; i < e.n; i++)
+		fprintf(stderr, "  unexpected: %s\n", e.msg[i]);
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	CHECK_EQ(c->nprofiles, 2);
+	const struct config_profile *r = config_profile_by_name(c, "rescue");
+	CHECK(r && !strcmp(r->initrd, "rescue/initrd.img, rescue/extra.img"));
+	CHECK_STR(config_var(&r->vars, "release"), "9.5");
+	const struct config_profile *k = config_profile_by_name(c, "rocky9");
+	CHECK(k && k->loader == LOADER_PXELINUX && k->install);
+	CHECK_EQ(c->ngroups, 1);
+	CHECK_STR(c->groups[0].match_mac, "52:54:00:*");
+	CHECK_STR(config_var(&c->groups[0].vars, "rack"), "r1");
+	const struct config_node *n = config_node_by_name(c, "n1");
+	CHECK_STR(config_var(&n->vars, "disk"), "/dev/sda");
+	CHECK_STR(config_var(&n->vars, "role"), "web");
+	CHECK_STR(c->boot.default_profile, "rescue");
+	config_unref(c);
+	unlink(p);
+	p = write_tmp("[profile a]\ncmdline = x\n[node n]\nmac = 52:54:00:00:00:01\n"
+		      "profile = nope\n[group g]\nprofile = a\n[boot]\ndefault-profile = zz\n"
+		      "[profile b]\nkernel = k\nloader = lilo\nvar.bad name = 1\n");
+	CHECK(config_load(p, NULL, 0, false, &e) == NULL);
+	CHECK(has_error(&e, "[profile a] needs kernel"));
+	CHECK(has_error(&e, "[node n] profile nope does not exist"));
+	CHECK(has_error(&e, "[group g] needs match-mac and/or match-arch"));
+	CHECK(has_error(&e, "boot.default-profile zz does not exist"));
+	CHECK(has_error(&e, "expected ipxe, pxelinux or grub"));
+	CHECK(has_error(&e, "variable names use letters"));
+	config_errors_clear(&e);
+	unlink(p);
+}
+
 int main(void)
 {
+	RUN(test_inventory_sections);
 	RUN(test_dhcp_sections);
 	RUN(test_dhcp_section_errors);
 	RUN(test_option_values);
