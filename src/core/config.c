@@ -102,7 +102,7 @@ static const struct key_def keys[] = {
 	{"dhcp", "boot-ipxe", K_STR, O_ROOT, OFF(dhcp.boot.ipxe), 0, 0, NULL},
 	{"http", "enabled", K_BOOL, O_ROOT, OFF(http.enabled), 0, 0, "no"},
 	{"http", "listen", K_ENDPOINT, O_ROOT, OFF(http.listen), 80, 0, "0.0.0.0:80"},
-	{"http", "root", K_PATH, O_ROOT, OFF(http.root), 0, 0, "/srv/pxed/http"},
+	{"http", "root", K_PATH, O_ROOT, OFF(http.root), 0, 0, NULL},
 	{"http", "max-connections", K_UINT, O_ROOT, OFF(http.max_connections), 1, 100000, "4096"},
 	{"http", "timeout", K_UINT, O_ROOT, OFF(http.timeout_s), 1, 3600, "60"},
 	{"boot", "default-profile", K_STR, O_ROOT, OFF(boot.default_profile), 0, 0, NULL},
@@ -836,6 +836,8 @@ struct pxed_config *config_load(const char *path, const char *const *overrides, 
 	for (size_t i = 0; i < n; i++)
 		load_override(&ctx, overrides[i]);
 	const char *where = path ? path : "(command line)";
+	if (!c->http.root && c->tftp.root) /* one tree for both by default */
+		c->http.root = strdup(c->tftp.root);
 	validate(c, errs, where);
 	if (open_root_dir && errs->n == before)
 		open_root(c, errs, where);
