@@ -21,6 +21,7 @@
 #include "core/escape.h"
 #include "core/log.h"
 #include "core/netaddr.h"
+#include "boot/sbuf.h"
 #include "core/path.h"
 #include "tftp/tftp_opts.h"
 #include "tftp/tftp_source.h"
@@ -58,6 +59,7 @@ struct tftp_transfer {
 	char rel[1024];
 	char name_esc[300];
 	char peer_str[32];
+	bool rendered;
 };
 
 struct tftp_server {
@@ -73,6 +75,10 @@ struct tftp_server {
 	uint16_t port_cursor;
 	bool gso_ok;
 	uint64_t drops[TFTP_DROP_MAX];
+	tftp_render_fn render;
+	void *render_ctx;
+	tftp_observe_fn observe;
+	void *observe_ctx;
 	uint8_t *sendbuf; /* one window chunk: MAX_SEGS segments or one 64 KiB datagram */
 	size_t sendcap;
 	uint8_t rxbuf[RECV_BATCH][65536];
@@ -355,6 +361,9 @@ static void xfer_finish(struct tftp_transfer *t, bool ok, const char *why)
 			 "failed: %s",
 			 t->peer_str, t->name_esc, t->is_write ? "received" : "sent",
 			 (unsigned long long)bytes, secs, opts, (unsigned long long)resent, why);
+	if (t->srv->observe)
+		t->srv->observe(t->srv->observe_ctx, &t->peer, t->rel, bytes, secs, ok,
+				t->rendered);
 	xfer_free(t);
 }
 
@@ -696,6 +705,27 @@ static void limits_for(struct req_ctx *rc, bool is_write, struct tftp_limits *li
 	lim->windowsize_max = is_write ? 1 : c->windowsize_max;
 }
 
+/* The file beneath tftp.root, or else a rendered document. */
+static int open_read_source(struct req_ctx *rc, struct tftp_transfer *t, const char *rel,
+			    bool netascii)
+{
+	struct tftp_server *srv = rc->srv;
+	const struct config_tftp *c = &rc->cfg->tftp;
+	int err = tftp_source_get(&srv->cache, rc->cfg->tftp_root_fd, rel, netascii,
+				  c->netascii_max_bytes, &t->src);
+	if (err != -ENOENT || !srv->render)
+		return err;
+	struct sbuf doc;
+	sbuf_init(&doc);
+	int rc2 = srv->render(srv->render_ctx, rel, &rc->peer, &rc->local, &doc);
+	if (rc2 == 0)
+		rc2 = tftp_source_memory(doc.p ? doc.p : "", doc.len, netascii, &t->src);
+	sbuf_free(&doc);
+	if (rc2 == 0)
+		t->rendered = true;
+	return rc2;
+}
+
 /* An RRQ or WRQ on the listen socket. */
 static void handle_request(struct req_ctx *rc, const struct tftp_pkt *p)
 {
@@ -745,9 +775,7 @@ static void handle_request(struct req_ctx *rc, const struct tftp_pkt *p)
 	if (is_write)
 		err = open_write_target(t);
 	else
-		err = tftp_source_get(&srv->cache, rc->cfg->tftp_root_fd, rel,
-				      p->req.mode == TFTP_MODE_NETASCII, c->netascii_max_bytes,
-				      &t->src);
+		err = open_read_source(rc, t, rel, p->req.mode == TFTP_MODE_NETASCII);
 	if (err < 0) {
 		errno_to_tftp(-err, &code, &msg);
 		refuse(rc, name_esc, code, msg, strerror(-err));
@@ -878,6 +906,18 @@ struct tftp_server *tftp_server_new(struct event_base *base, struct pxed_config 
 	log_info("tftp: serving %s on %s (%s)", cfg->tftp.root, where,
 		 cfg->tftp.single_port ? "single port" : "a socket per transfer");
 	return srv;
+}
+
+void tftp_server_set_renderer(struct tftp_server *srv, tftp_render_fn fn, void *ctx)
+{
+	srv->render = fn;
+	srv->render_ctx = ctx;
+}
+
+void tftp_server_set_observer(struct tftp_server *srv, tftp_observe_fn fn, void *ctx)
+{
+	srv->observe = fn;
+	srv->observe_ctx = ctx;
 }
 
 void tftp_server_reload(struct tftp_server *srv, struct pxed_config *cfg)

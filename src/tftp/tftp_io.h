@@ -5,6 +5,7 @@
 #ifndef PXED_TFTP_IO_H
 #define PXED_TFTP_IO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct event_base;
@@ -33,6 +34,24 @@ struct tftp_server *tftp_server_new(struct event_base *base, struct pxed_config 
  * configuration they started with. Settings that need a new socket (tftp.listen) are logged
  * as needing a restart and otherwise ignored. */
 void tftp_server_reload(struct tftp_server *srv, struct pxed_config *cfg);
+
+struct sbuf;
+struct sockaddr_in;
+
+/**
+ * Renders documents that are not files (pxelinux.cfg/..., grub.cfg-...): called for a read
+ * request whose file does not exist beneath tftp.root (real files always win). rel is the
+ * confined name, peer the client, local our address. Returns 0 with the document in out,
+ * -ENOENT to let the client fall through to its next name, or another -errno.
+ */
+typedef int (*tftp_render_fn)(void *ctx, const char *rel, const struct sockaddr_in *peer,
+			      const struct sockaddr_in *local, struct sbuf *out);
+/** Told about every finished transfer (for boot timelines). */
+typedef void (*tftp_observe_fn)(void *ctx, const struct sockaddr_in *peer, const char *rel,
+				uint64_t bytes, double seconds, bool ok, bool rendered);
+
+void tftp_server_set_renderer(struct tftp_server *srv, tftp_render_fn fn, void *ctx);
+void tftp_server_set_observer(struct tftp_server *srv, tftp_observe_fn fn, void *ctx);
 
 /** Number of transfers in flight. */
 unsigned tftp_server_active(const struct tftp_server *srv);

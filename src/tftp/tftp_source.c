@@ -107,6 +107,30 @@ int tftp_source_get(struct tftp_source_cache *c, int rootfd, const char *rel, bo
 	return 0;
 }
 
+int tftp_source_memory(const void *data, size_t len, bool netascii, struct tftp_source **out)
+{
+	struct tftp_source *s = calloc(1, sizeof(*s));
+	uint8_t *mem = malloc(len ? (netascii ? 2 * len : len) : 1);
+	if (!s || !mem) {
+		free(s);
+		free(mem);
+		return -ENOMEM;
+	}
+	s->refs = 1;
+	s->fd = -1;
+	s->mem = mem;
+	s->netascii = netascii;
+	s->ino = 0; /* never matches a cached file: memory sources stay out of the cache */
+	if (netascii) {
+		s->size = netascii_encode(data, len, mem);
+	} else {
+		memcpy(mem, data, len);
+		s->size = len;
+	}
+	*out = s;
+	return 0;
+}
+
 void tftp_source_put(struct tftp_source_cache *c, struct tftp_source *s)
 {
 	if (!s || --s->refs > 0)

@@ -39,6 +39,12 @@ struct tftp_source_cache {
 int tftp_source_get(struct tftp_source_cache *c, int rootfd, const char *rel, bool netascii,
 		    uint64_t netascii_max, struct tftp_source **out);
 
+/**
+ * A source over a copy of data[0..len) (a rendered document), optionally netascii-encoded.
+ * Not cached: the caller owns the only reference. Returns 0 or -ENOMEM.
+ */
+int tftp_source_memory(const void *data, size_t len, bool netascii, struct tftp_source **out);
+
 /** Drop a reference; the source is closed and uncached on the last. Accepts NULL. */
 void tftp_source_put(struct tftp_source_cache *c, struct tftp_source *s);
 
