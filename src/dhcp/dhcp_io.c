@@ -473,6 +473,33 @@ static void on_icmp(evutil_socket_t fd, short what, void *arg)
 		}
 }
 
+/* A boot event for a known node ("dhcp-offer", "dhcp-ack", ...), staged with the batch. */
+static void stage_event(struct dhcp_server *srv, const struct dhcp_result *r,
+			const struct dhcp_in *in)
+{
+	char kind[32], detail[640], ip[INET_ADDRSTRLEN] = "-";
+	const char *t =
+		r->verdict == DHCP_V_REPLY ? dhcp_type_str(r->type_out) : dhcp_type_str(r->type_in);
+	snprintf(kind, sizeof(kind), "dhcp-%s", t);
+	for (char *c = kind; *c; c++)
+		*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+	struct in_addr a = {htonl(r->yiaddr)};
+	if (r->yiaddr)
+		inet_ntop(AF_INET, &a, ip, sizeof(ip));
+	snprintf(detail, sizeof(detail), "%s%s %s arch=%s(%s) file=%s (%s)",
+		 dhcp_type_str(r->type_in), in->boot_port ? "@4011" : "", ip,
+		 r->boot.arch_name ? r->boot.arch_name : "-",
+		 r->boot.arch_src ? r->boot.arch_src : "-", r->boot.has_file ? r->boot.file : "-",
+		 r->reason);
+	struct store_event ev = {.time_ms = (int64_t)time(NULL) * 1000,
+				 .node = r->node,
+				 .mac = r->chaddr,
+				 .mac_len = r->hlen,
+				 .kind = kind,
+				 .detail = detail};
+	store_add_event(srv->store, &ev);
+}
+
 /* Decide, make durable, then answer: one commit (one fsync) for the whole batch. */
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
@@ -489,13 +516,15 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		dhcp_policy(srv->cfg, srv->lt, &srv->in[i], now, r);
+		if (r->node && (r->verdict == DHCP_V_REPLY || r->persist))
+			stage_event(srv, r, &srv->in[i]);
 		if (r->persist) {
 			persist++;
 			staged += store_put_lease(srv->store, &r->lease) == 0;
 		}
 	}
 	bool durable = true;
-	if (persist) {
+	if (persist || store_staged(srv->store)) {
 		/* a failed put makes the whole batch fail here: nothing is acknowledged */
 		if (store_commit(srv->store) < 0) {
 			durable = false;
@@ -618,6 +647,15 @@ void dhcp_server_reload(struct dhcp_server *srv, struct pxed_config *cfg)
 	srv->cfg = config_ref(cfg);
 	srv->nifs = 0;		   /* MTUs may have changed */
 	lt_reset_cursors(srv->lt); /* ranges and reservations may have changed */
+}
+
+bool dhcp_server_mac_of(struct dhcp_server *srv, uint32_t ip, uint8_t mac[6])
+{
+	const struct dhcp_lease *l = srv ? lt_by_ip(srv->lt, ip) : NULL;
+	if (!l || l->hlen != 6 || l->state == LEASE_DECLINED)
+		return false;
+	memcpy(mac, l->chaddr, 6);
+	return true;
 }
 
 void dhcp_server_stats(const struct dhcp_server *srv, struct dhcp_stats *out)

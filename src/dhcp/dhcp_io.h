@@ -4,6 +4,7 @@
 #ifndef PXED_DHCP_IO_H
 #define PXED_DHCP_IO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct event_base;
@@ -20,6 +21,9 @@ struct dhcp_server *dhcp_server_new(struct event_base *base, struct pxed_config 
 				    struct store *st);
 /** Use cfg from now on (takes a reference). Interface and port changes need a restart. */
 void dhcp_server_reload(struct dhcp_server *srv, struct pxed_config *cfg);
+/** The MAC of the client holding ip (host order) in the lease table; false if none. */
+bool dhcp_server_mac_of(struct dhcp_server *srv, uint32_t ip, uint8_t mac[6]);
+
 /** Stop and free. Accepts NULL. */
 void dhcp_server_free(struct dhcp_server *srv);
 

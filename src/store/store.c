@@ -41,7 +41,22 @@
 /* Longest hardware address kept (struct dhcp_lease chaddr). */
 #define STORE_CHADDR_MAX 16
 
-enum stmt_id { S_BEGIN, S_COMMIT, S_ROLLBACK, S_PUT, S_DELETE, S_LOAD, S_EVENT, S_MAX };
+enum stmt_id {
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_PUT,
+	S_DELETE,
+	S_LOAD,
+	S_EVENT,
+	S_MAX,
+	/* prepared on first use (the node_state table may be missing in read-only opens) */
+	S_NODE_GET = S_MAX,
+	S_NODE_PUT,
+	S_EVENTS_ALL,
+	S_EVENTS_NODE,
+	S_ALL
+};
 
 /* Column order of S_PUT and S_LOAD; row_to_lease and bind_lease use these indexes. */
 #define LEASE_COLUMNS \
@@ -60,7 +75,7 @@ enum lease_col {
 	C_ARCH
 };
 
-static const char *const stmt_sql[S_MAX] = {
+static const char *const stmt_sql[S_ALL] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -68,6 +83,13 @@ static const char *const stmt_sql[S_MAX] = {
 		   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
 	[S_DELETE] = "DELETE FROM leases WHERE ip = ?1",
 	[S_LOAD] = "SELECT " LEASE_COLUMNS " FROM leases ORDER BY ip",
+	[S_NODE_GET] = "SELECT reinstall, token, updated FROM node_state WHERE name = ?1",
+	[S_NODE_PUT] = "INSERT OR REPLACE INTO node_state (name, reinstall, token, updated) "
+		       "VALUES (?1, ?2, ?3, ?4)",
+	[S_EVENTS_ALL] = "SELECT id, time, node, mac, kind, detail FROM boot_events "
+			 "WHERE id > ?1 ORDER BY id DESC LIMIT ?2",
+	[S_EVENTS_NODE] = "SELECT id, time, node, mac, kind, detail FROM boot_events "
+			  "WHERE node = ?3 AND id > ?1 ORDER BY id DESC LIMIT ?2",
 	[S_EVENT] = ("INSERT INTO boot_events (time, node, mac, kind, detail) "
 		     "VALUES (?1, ?2, ?3, ?4, ?5)"),
 };
@@ -100,7 +122,7 @@ static const char schema_sql[] =
 
 struct store {
 	sqlite3 *db;
-	sqlite3_stmt *stmt[S_MAX];
+	sqlite3_stmt *stmt[S_ALL];
 	char *dir;   /* state directory (owned) */
 	char *path;  /* dir/pxed.db (owned) */
 	int lock_fd; /* flock'd dir/pxed.lock; -1 when read-only */
@@ -391,7 +413,7 @@ static int db_open(struct store *st, char *err, size_t errlen)
 /* Finalize the statements and close the connection. */
 static void db_close(struct store *st)
 {
-	for (int i = 0; i < S_MAX; i++) {
+	for (int i = 0; i < S_ALL; i++) {
 		sqlite3_finalize(st->stmt[i]);
 		st->stmt[i] = NULL;
 	}
@@ -536,8 +558,20 @@ static int db_setup_rw(struct store *st, char *err, size_t errlen)
 }
 
 /* Prepare every statement once. */
+/* Node state (reinstall flag, kickstart token): created in every writable store. */
+static const char node_state_sql[] = "CREATE TABLE IF NOT EXISTS node_state ("
+				     " name TEXT PRIMARY KEY,"
+				     " reinstall INTEGER NOT NULL DEFAULT 0,"
+				     " token TEXT NOT NULL,"
+				     " updated INTEGER);";
+
 static int prepare_all(struct store *st, char *err, size_t errlen)
 {
+	if (!st->readonly) {
+		int rc = sqlite3_exec(st->db, node_state_sql, NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			return open_fail(st, rc, err, errlen);
+	}
 	for (int i = 0; i < S_MAX; i++) {
 		int rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 					    &st->stmt[i], NULL);
@@ -932,4 +966,79 @@ void store_close(struct store *st)
 	if (st->lock_fd >= 0)
 		close(st->lock_fd);
 	store_free(st);
+}
+
+/* ---- node state and event queries (boot-config issue) ------------------------------------ */
+
+/* A statement prepared on first use; NULL (with the error kept) when the table is missing. */
+static sqlite3_stmt *lazy_stmt(struct store *st, enum stmt_id id)
+{
+	if (!st->stmt[id] && sqlite3_prepare_v3(st->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+						&st->stmt[id], NULL) != SQLITE_OK)
+		return NULL;
+	return st->stmt[id];
+}
+
+int store_node_get(struct store *st, const char *name, struct store_node *out)
+{
+	sqlite3_stmt *s = lazy_stmt(st, S_NODE_GET);
+	if (!s)
+		return -ENOENT;
+	sqlite3_reset(s);
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return rc == SQLITE_DONE ? -ENOENT : -EIO;
+	}
+	memset(out, 0, sizeof(*out));
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	out->reinstall = sqlite3_column_int(s, 0) != 0;
+	const unsigned char *tok = sqlite3_column_text(s, 1);
+	snprintf(out->token, sizeof(out->token), "%s", tok ? (const char *)tok : "");
+	out->updated_ms = sqlite3_column_int64(s, 2);
+	sqlite3_reset(s);
+	return 0;
+}
+
+int store_node_put(struct store *st, const struct store_node *n)
+{
+	sqlite3_stmt *s = lazy_stmt(st, S_NODE_PUT);
+	if (!s)
+		return invalid(st, "node state table missing");
+	int r = txn_begin(st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, n->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, n->reinstall);
+	sqlite3_bind_text(s, 3, n->token, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, n->updated_ms);
+	return stage(st, s);
+}
+
+int store_events(struct store *st, const char *node, int64_t after_id, int limit,
+		 int (*cb)(void *ctx, const struct store_event_row *ev), void *ctx)
+{
+	sqlite3_stmt *s = lazy_stmt(st, node ? S_EVENTS_NODE : S_EVENTS_ALL);
+	if (!s)
+		return -ENOENT;
+	sqlite3_reset(s);
+	sqlite3_bind_int64(s, 1, after_id);
+	sqlite3_bind_int(s, 2, limit);
+	if (node)
+		sqlite3_bind_text(s, 3, node, -1, SQLITE_STATIC);
+	int rc, r = 0;
+	while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_event_row ev = {
+			.id = sqlite3_column_int64(s, 0),
+			.time_ms = sqlite3_column_int64(s, 1),
+			.node = (const char *)sqlite3_column_text(s, 2),
+			.mac = (const char *)sqlite3_column_text(s, 3),
+			.kind = (const char *)sqlite3_column_text(s, 4),
+			.detail = (const char *)sqlite3_column_text(s, 5),
+		};
+		r = cb(ctx, &ev);
+	}
+	sqlite3_reset(s);
+	return r;
 }

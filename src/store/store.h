@@ -131,4 +131,30 @@ const char *store_path(const struct store *st);
  */
 void store_close(struct store *st);
 
+/* Per-node state: the one-shot reinstall flag and the secret of its kickstart URL. */
+struct store_node {
+	char name[64];
+	bool reinstall;
+	char token[33]; /* 32 hex digits */
+	int64_t updated_ms;
+};
+
+/** Node state by name: 0, -ENOENT (no row yet), or -EIO. */
+int store_node_get(struct store *st, const char *name, struct store_node *out);
+/** Insert or replace node state; staged like store_put_lease (commit with store_commit). */
+int store_node_put(struct store *st, const struct store_node *n);
+
+/* One stored boot event; strings borrowed for the duration of the callback (may be NULL). */
+struct store_event_row {
+	int64_t id, time_ms;
+	const char *node, *mac, *kind, *detail;
+};
+
+/**
+ * Events newest first: of one node (or all when node is NULL) with id > after_id, at most
+ * limit. cb returns non-zero to stop (that value is returned). Returns 0 or -ENOENT.
+ */
+int store_events(struct store *st, const char *node, int64_t after_id, int limit,
+		 int (*cb)(void *ctx, const struct store_event_row *ev), void *ctx);
+
 #endif
