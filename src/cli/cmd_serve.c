@@ -12,6 +12,9 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/privdrop.h"
+#include "boot/boot_service.h"
+#include "boot/sbuf.h"
+#include "core/control.h"
 #include "dhcp/dhcp_io.h"
 #include "store/store.h"
 #include "tftp/tftp_io.h"
@@ -25,6 +28,8 @@ struct serve_state {
 	struct tftp_server *tftp;
 	struct store *store;
 	struct dhcp_server *dhcp;
+	struct boot_service *boot;
+	struct control *control;
 };
 
 static void log_errors(const struct config_errors *errs)
@@ -57,6 +62,8 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 		tftp_server_reload(st->tftp, cfg);
 	if (st->dhcp)
 		dhcp_server_reload(st->dhcp, cfg);
+	if (st->boot)
+		boot_service_reload(st->boot, cfg);
 	if ((cfg->dhcp.mode != DHCP_MODE_OFF) != (st->dhcp != NULL) ||
 	    cfg->tftp.enabled != (st->tftp != NULL))
 		log_warn("config: enabling or disabling a service takes effect after a restart");
@@ -89,17 +96,63 @@ static void chown_state(const struct pxed_config *cfg)
 	}
 }
 
-/* Open the lease store and start the DHCP server. */
-static int start_dhcp(struct serve_state *st)
+/* The store is needed for DHCP leases and for node state and boot timelines. */
+static bool needs_store(const struct pxed_config *cfg)
+{
+	return cfg->dhcp.mode != DHCP_MODE_OFF || cfg->http.enabled || cfg->nprofiles ||
+	       cfg->nnodes;
+}
+
+/* One control request: status [NODE] | reinstall NODE | cancel NODE. */
+static int on_control(void *ctx, const char *line, struct sbuf *out)
+{
+	struct serve_state *st = ctx;
+	char cmd[32] = "", arg[128] = "";
+	if (sscanf(line, "%31s %127s", cmd, arg) < 1)
+		return -EINVAL;
+	if (!strcmp(cmd, "status"))
+		return boot_service_status(st->boot, arg[0] ? arg : NULL, out);
+	if ((!strcmp(cmd, "reinstall") || !strcmp(cmd, "cancel")) && arg[0]) {
+		int rc = boot_service_set_reinstall(st->boot, arg, cmd[0] == 'r');
+		if (rc == -ENOENT)
+			sbuf_printf(out, "error: no [node %s] in the configuration\n", arg);
+		else if (rc == 0)
+			sbuf_printf(out, "ok: node %s %s\n", arg,
+				    cmd[0] == 'r' ? "boots its installer once, then its local disk"
+						  : "reinstall cancelled");
+		return rc;
+	}
+	sbuf_printf(out, "error: unknown request \"%.40s\"\n", line);
+	return -EINVAL;
+}
+
+/* Open the store; start DHCP, the boot service and the control socket. */
+static int start_services(struct serve_state *st)
 {
 	char err[512];
-	if (store_open(st->cfg->server.state_dir, &st->store, err, sizeof(err)) < 0) {
-		log_err("store: %s", err);
-		return -1;
+	if (needs_store(st->cfg)) {
+		if (store_open(st->cfg->server.state_dir, &st->store, err, sizeof(err)) < 0) {
+			log_err("store: %s", err);
+			return -1;
+		}
+		chown_state(st->cfg);
 	}
-	chown_state(st->cfg);
-	st->dhcp = dhcp_server_new(st->base, st->cfg, st->store);
-	return st->dhcp ? 0 : -1;
+	if (st->cfg->dhcp.mode != DHCP_MODE_OFF) {
+		st->dhcp = dhcp_server_new(st->base, st->cfg, st->store);
+		if (!st->dhcp)
+			return -1;
+	}
+	st->boot = boot_service_new(st->cfg, st->store, st->dhcp);
+	if (!st->boot)
+		return -1;
+	if (st->tftp)
+		boot_service_attach_tftp(st->boot, st->tftp);
+	if (st->store) {
+		st->control = control_new(st->base, st->cfg->server.state_dir, on_control, st);
+		if (!st->control)
+			return -1;
+	}
+	return 0;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -125,7 +178,7 @@ int cmd_serve(int argc, char **argv)
 		if (!st.tftp)
 			goto out_base;
 	}
-	if (st.cfg->dhcp.mode != DHCP_MODE_OFF && start_dhcp(&st) < 0)
+	if (start_services(&st) < 0)
 		goto out_tftp;
 	if (st.cfg->server.user) {
 		int e = privdrop(st.cfg->server.user);
@@ -148,6 +201,8 @@ int cmd_serve(int argc, char **argv)
 	event_free(term);
 	event_free(intr);
 out_tftp:
+	control_free(st.control);
+	boot_service_free(st.boot);
 	dhcp_server_free(st.dhcp);
 	store_close(st.store);
 	tftp_server_free(st.tftp);

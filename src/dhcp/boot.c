@@ -1,6 +1,7 @@
 /* Boot decision; see boot.h. */
 #include "dhcp/boot.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -160,5 +161,57 @@ int boot_choose(const struct pxed_config *cfg, const struct config_subnet *sn,
 	}
 	out->has_file = true;
 	snprintf(out->reason, sizeof(out->reason), "%s", from);
+	return 0;
+}
+
+/* The first-stage loader a profile implies for a firmware architecture. */
+static const char *derived_file(const struct pxed_config *cfg, const struct config_profile *p,
+				const struct boot_choice *b, char *url, size_t cap)
+{
+	unsigned port = ntohs(cfg->http.listen.sin_port);
+	char base[64];
+	if (port == 80)
+		snprintf(base, sizeof(base), "http://${server}");
+	else
+		snprintf(base, sizeof(base), "http://${server}:%u", port);
+	const struct pxe_arch *a = pxe_arch_lookup(b->arch);
+	bool uefi = a && a->fw == PXE_FW_UEFI;
+	switch (b->stage) {
+	case BOOT_STAGE_IPXE:
+		if (!cfg->http.enabled)
+			return NULL;
+		snprintf(url, cap, "%s/boot/${mac}.ipxe", base);
+		return url;
+	case BOOT_STAGE_HTTP:
+		if (!cfg->http.enabled)
+			return NULL;
+		snprintf(url, cap, "%s/ipxe.efi", base);
+		return url;
+	default: break;
+	}
+	switch (p->loader) {
+	case LOADER_PXELINUX: return uefi ? "syslinux.efi" : "pxelinux.0";
+	case LOADER_GRUB: return uefi ? "grubnetx64.efi" : "undionly.kpxe";
+	default: return uefi ? "ipxe.efi" : "undionly.kpxe";
+	}
+}
+
+int boot_choose_profile(const struct pxed_config *cfg, const struct config_subnet *sn,
+			const struct config_node *node, const struct config_profile *profile,
+			const struct pxe_client *pc, const struct boot_vars *vars,
+			struct boot_choice *out)
+{
+	boot_choose(cfg, sn, node, pc, vars, out);
+	if (out->has_file || !profile || strstr(out->reason, "not chainloading"))
+		return 0;
+	char url[128];
+	const char *file = derived_file(cfg, profile, out, url, sizeof(url));
+	if (!file || boot_expand(file, vars, out->file, sizeof(out->file)) < 0)
+		return 0;
+	out->has_file = true;
+	snprintf(out->reason, sizeof(out->reason), "profile %.60s (loader %s)", profile->name,
+		 profile->loader == LOADER_PXELINUX ? "pxelinux"
+		 : profile->loader == LOADER_GRUB   ? "grub"
+						    : "ipxe");
 	return 0;
 }

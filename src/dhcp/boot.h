@@ -11,6 +11,7 @@
 struct pxed_config;
 struct config_subnet;
 struct config_node;
+struct config_profile;
 struct pxe_client;
 
 enum boot_stage {
@@ -52,6 +53,19 @@ struct boot_vars {
 int boot_choose(const struct pxed_config *cfg, const struct config_subnet *sn,
 		const struct config_node *node, const struct pxe_client *pc,
 		const struct boot_vars *vars, struct boot_choice *out);
+
+/**
+ * As boot_choose, and when nothing is configured for the stage, derive the file from the
+ * machine's profile (profile may be NULL: no derivation): iPXE gets the rendered script
+ * http://${server}[:port]/boot/${mac}.ipxe (when [http] is enabled); PXE ROMs get the profile
+ * loader's first stage: ipxe -> undionly.kpxe (BIOS) / ipxe.efi (UEFI); pxelinux ->
+ * pxelinux.0 / syslinux.efi; grub -> undionly.kpxe (BIOS) / grubnetx64.efi (UEFI); UEFI HTTP
+ * boot gets http://${server}[:port]/ipxe.efi.
+ */
+int boot_choose_profile(const struct pxed_config *cfg, const struct config_subnet *sn,
+			const struct config_node *node, const struct config_profile *profile,
+			const struct pxe_client *pc, const struct boot_vars *vars,
+			struct boot_choice *out);
 
 /** Expand ${server} ${ip} ${mac} ${name} ${hostname} in tmpl into out. Unknown variables are
  * kept literally. Returns 0 or -ENAMETOOLONG. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "boot/inventory.h"
 #include "core/config.h"
 #include "dhcp/dhcp_route.h"
 #include "dhcp/dhcp_wire.h"
@@ -279,7 +280,15 @@ static void decide_boot(struct pctx *p, uint32_t yiaddr)
 	struct boot_vars v = {server, ip, mac, p->node ? p->node->name : "",
 			      p->node ? (p->node->hostname ? p->node->hostname : p->node->name)
 				      : ""};
-	boot_choose(p->cfg, p->sn, p->node, &p->pc, &v, &p->out->boot);
+	/* the machine's profile, for loaders derived from it when none is configured */
+	uint16_t arch = p->pc.arch_src != PXE_ARCH_SRC_NONE ? p->pc.arch : 0;
+	struct boot_facts f = {.mac = p->msg.hdr.hlen == 6 ? p->msg.hdr.chaddr : NULL,
+			       .server = server,
+			       .arch = arch};
+	struct boot_ctx bc;
+	inventory_resolve(p->cfg, &f, &bc);
+	boot_choose_profile(p->cfg, p->sn, p->node, bc.action == BOOT_REFUSE ? NULL : bc.profile,
+			    &p->pc, &v, &p->out->boot);
 }
 
 /* siaddr/file/66/67, vendor class 60, PXE vendor options 43, machine id 97. */
