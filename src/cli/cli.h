@@ -16,6 +16,9 @@ int cli_parse_config_args(int argc, char **argv, struct cli_config_args *out, in
 
 int cmd_serve(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_node(int argc, char **argv);
+int cmd_render(int argc, char **argv);
 int cmd_leases(int argc, char **argv);
 
 #endif

@@ -11,6 +11,10 @@ static void usage(FILE *f)
 	fprintf(f, "usage: pxed serve [-c FILE] [-o section.key=value]...\n"
 		   "       pxed check [-c FILE] [-o section.key=value]... [--print]\n"
 		   "       pxed leases [-c FILE] [-o section.key=value]... [--all] [--json]\n"
+		   "       pxed status [NODE] [-c FILE] [-o ...]\n"
+		   "       pxed node NAME reinstall|cancel [-c FILE] [-o ...]\n"
+		   "       pxed render NODE|MAC [--arch bios|uefi-x64|arm64|http|ipxe] "
+		   "[--server ADDR] [--reinstall] [-c FILE] [-o ...]\n"
 		   "       pxed --version\n"
 		   "Configuration keys and errors: docs/config.md, docs/tftp.md.\n");
 }
@@ -90,6 +94,12 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 2, argv + 2);
 	if (!strcmp(cmd, "leases"))
 		return cmd_leases(argc - 2, argv + 2);
+	if (!strcmp(cmd, "status") || !strcmp(cmd, "nodes"))
+		return cmd_status(argc - 2, argv + 2);
+	if (!strcmp(cmd, "node"))
+		return cmd_node(argc - 2, argv + 2);
+	if (!strcmp(cmd, "render"))
+		return cmd_render(argc - 2, argv + 2);
 	fprintf(stderr, "pxed: unknown command \"%s\"\n", cmd);
 	usage(stderr);
 	return 2;
