@@ -239,6 +239,12 @@ static int expand(const struct boot_ctx *b, const char *tmpl, struct sbuf *out, 
 			sbuf_puts(out, p);
 			break;
 		}
+		if (d > p && d[-1] == '$') { /* "$${x}" is a literal "${x}" */
+			sbuf_add(out, p, (size_t)(d - p - 1));
+			sbuf_add(out, d, (size_t)(e - d + 1));
+			p = e + 1;
+			continue;
+		}
 		sbuf_add(out, p, (size_t)(d - p));
 		char key[64], buf[1024];
 		size_t kl = (size_t)(e - d - 2);

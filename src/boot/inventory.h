@@ -66,7 +66,8 @@ const char *boot_var(const struct boot_ctx *b, const char *key, char *buf, size_
 
 /**
  * Append tmpl to out with ${name} replaced by boot_var values, recursively (a value may use
- * variables too, up to 8 levels). Unknown variables are kept literally. Returns 0, or -ELOOP
+ * variables too, up to 8 levels). Unknown variables are kept literally; "$${x}" gives a
+ * literal "${x}". Returns 0, or -ELOOP
  * when nesting goes too deep, -ENOMEM when out failed.
  */
 int boot_expand_into(const struct boot_ctx *b, const char *tmpl, struct sbuf *out);

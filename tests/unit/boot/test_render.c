@@ -144,11 +144,11 @@ static void test_template(void)
 	sbuf_init(&s);
 	CHECK_EQ(render_template(&b,
 				 "network --hostname=${hostname} --ip=${ip}\n"
-				 "# ${unknown} stays, ${mac-hyphen}\n",
+				 "# ${unknown} stays, ${mac-hyphen} $${ip}\n",
 				 &s),
 		 0);
 	CHECK_STR(s.p, "network --hostname=slave21 --ip=198.18.0.21\n"
-		       "# ${unknown} stays, 52-54-00-00-00-21\n");
+		       "# ${unknown} stays, 52-54-00-00-00-21 ${ip}\n");
 	sbuf_free(&s);
 	config_unref(c);
 }
