@@ -13,9 +13,13 @@
 #   PEERS="pxed tftpd-hpa dnsmasq atftpd"  servers to run (pxed's ratios are against the others)
 #   PXED=build/pxed        the pxed binary
 #   REPEATS=3              repetitions per row (median reported); --quick sets 1
-#   REPEATS_1000=1         repetitions of the 1000-client row (16 GiB per server per repetition)
 #   CONC_CLIENTS="100 1000"  client counts of the concurrent rows
+#   CONC_MIB=16            file size of the concurrent rows...
+#   CONC_MIB_1000=4        ...and of those with 1000 clients or more (1000 x 16 MiB would take
+#                          3-5 minutes per server and repetition on this kind of machine)
+#   REPEATS_1000=1         repetitions of the rows with 1000 clients or more
 #   CACHE=/var/cache/pxed-bench  unpacked peers and test files (outside the repo)
+#   BENCH_NOTE="..."       a line quoted under the run's header in the report
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -48,12 +52,14 @@ if [ "$QUICK" = 1 ]; then
 	REPEATS=${REPEATS:-1}
 	REPEATS_1000=${REPEATS_1000:-1}
 	LOCK_MIB=8
-	CONC_MIB=1
+	CONC_MIB=${CONC_MIB:-1}
+	CONC_MIB_1000=${CONC_MIB_1000:-1}
 else
 	REPEATS=${REPEATS:-3}
 	REPEATS_1000=${REPEATS_1000:-1}
 	LOCK_MIB=64
-	CONC_MIB=16
+	CONC_MIB=${CONC_MIB:-16}
+	CONC_MIB_1000=${CONC_MIB_1000:-4}
 fi
 PORT=69
 SERVER=127.0.0.1:$PORT
@@ -81,8 +87,15 @@ ensure_pkgs() {
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
 	log "installing ${missing[*]}"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" \
-		>"$OUT/logs/apt.log" 2>&1 || die "apt-get install ${missing[*]} failed (see $OUT/logs/apt.log)"
+	apt_retry install -y --no-install-recommends "${missing[@]}" ||
+		die "apt-get install ${missing[*]} failed (see $OUT/logs/apt.log)"
+}
+
+# apt-get ARGS, once more after `apt-get update` if it fails (stale or missing lists).
+apt_retry() {
+	DEBIAN_FRONTEND=noninteractive apt-get "$@" >>"$OUT/logs/apt.log" 2>&1 && return 0
+	apt-get update >>"$OUT/logs/apt.log" 2>&1 || return 1
+	DEBIAN_FRONTEND=noninteractive apt-get "$@" >>"$OUT/logs/apt.log" 2>&1
 }
 
 # Unpack a server package without installing it (no service, no conflicts): $CACHE/PKG/...
@@ -91,10 +104,10 @@ unpack_peer() {
 	[ -x "$CACHE/$pkg/$bin" ] && return 0
 	mkdir -p "$CACHE/debs"
 	log "downloading and unpacking $pkg into $CACHE/$pkg"
-	(cd "$CACHE/debs" && apt-get -o APT::Sandbox::User=root download "$pkg") \
-		>>"$OUT/logs/apt.log" 2>&1 || die "apt-get download $pkg failed"
+	(cd "$CACHE/debs" && apt_retry -o APT::Sandbox::User=root download "$pkg") ||
+		die "apt-get download $pkg failed (see $OUT/logs/apt.log)"
 	deb=$(ls -t "$CACHE/debs/${pkg}"_*.deb | head -1)
-	rm -rf "$CACHE/$pkg"
+	rm -rf "${CACHE:?}/${pkg:?}"
 	dpkg -x "$deb" "$CACHE/$pkg"
 	[ -x "$CACHE/$pkg/$bin" ] || die "$deb has no $bin"
 }
@@ -136,14 +149,13 @@ setup() {
 	mkdir -p "$ROOT"
 	chmod 755 "$CACHE" "$ROOT"
 	LOCK_FILE=lock-${LOCK_MIB}m.bin
-	CONC_FILE=conc-${CONC_MIB}m.bin
 	make_file "$ROOT/$LOCK_FILE" $((LOCK_MIB << 20))
-	make_file "$ROOT/$CONC_FILE" $((CONC_MIB << 20))
+	make_file "$ROOT/conc-${CONC_MIB}m.bin" $((CONC_MIB << 20))
+	make_file "$ROOT/conc-${CONC_MIB_1000}m.bin" $((CONC_MIB_1000 << 20))
 	make_file "$ROOT/probe.bin" 1000
 	LOCK_SIZE=$((LOCK_MIB << 20))
-	CONC_SIZE=$((CONC_MIB << 20))
 	LOCK_SHA=$(sha256sum "$ROOT/$LOCK_FILE" | cut -d' ' -f1)
-	cat "$ROOT/$LOCK_FILE" "$ROOT/$CONC_FILE" >/dev/null
+	cat "$ROOT/$LOCK_FILE" "$ROOT/conc-${CONC_MIB}m.bin" "$ROOT/conc-${CONC_MIB_1000}m.bin" >/dev/null
 
 	# Enough descriptors for 1000 transfers in every server (dnsmasq: about n + 10).
 	ulimit -n "$(ulimit -Hn)"
@@ -211,14 +223,18 @@ server_cmd() {
 		fi
 		;;
 	atftpd)
+		# --maxthread: default 100. atftpd waits with select(): once a descriptor passes
+		# FD_SETSIZE (1024) glibc aborts it ("bit out of range"), as --maxthread 2000 and 600
+		# did at 1000 clients; 450 threads (two descriptors each) stay below. Requests over
+		# the cap are dropped, and the clients' retries get them in later.
 		CMD=("$CACHE/atftpd/usr/sbin/atftpd" --daemon --no-fork --port "$PORT"
-			--bind-address 127.0.0.1 --maxthread 2000 --logfile - --verbose=4 "$ROOT")
+			--bind-address 127.0.0.1 --maxthread 450 --logfile - --verbose=4 "$ROOT")
 		;;
 	esac
 }
 
 start_server() {
-	local name=$1 i
+	local name=$1 _
 	server_cmd "$name"
 	RUN_SEQ=$((RUN_SEQ + 1))
 	SRV_CG=""
@@ -232,7 +248,7 @@ start_server() {
 		ip netns exec "$NS" "${CMD[@]}" >>"$OUT/logs/$name.log" 2>&1 &
 	SRV_PID=$!
 	SRV_NAME=$name
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		kill -0 "$SRV_PID" 2>/dev/null || die "$name exited at start (see $OUT/logs/$name.log)"
 		if ip netns exec "$NS" "$OUT/tftpload" --server "$SERVER" --file probe.bin \
 			--expect-size 1000 --timeout-ms 100 --retries 1 --deadline-s 2 >/dev/null 2>&1; then
@@ -244,11 +260,11 @@ start_server() {
 }
 
 stop_server() {
-	local i p
+	local _ p
 	[ -n "$SRV_PID" ] || return 0
 	stop_sampler
 	kill -TERM "$SRV_PID" 2>/dev/null || true
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		kill -0 "$SRV_PID" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -256,8 +272,9 @@ stop_server() {
 	wait "$SRV_PID" 2>/dev/null || true
 	# Children left behind by a forking server: ours, killed by PID.
 	if [ -n "$SRV_CG" ]; then
-		for i in $(seq 50); do
-			[ -s "$SRV_CG/cgroup.procs" ] || break
+		for _ in $(seq 50); do
+			# (cgroup files have no size: read them)
+			[ -n "$(cat "$SRV_CG/cgroup.procs")" ] || break
 			while read -r p; do kill -KILL "$p" 2>/dev/null || true; done <"$SRV_CG/cgroup.procs"
 			sleep 0.1
 		done
@@ -281,8 +298,8 @@ server_cpu_us() {
 # Wait (up to 10 s) until a forking server's per-transfer processes have exited, so their CPU
 # is in the count.
 wait_children() {
-	local i
-	for i in $(seq 100); do
+	local _
+	for _ in $(seq 100); do
 		[ -z "$(cat /proc/"$SRV_PID"/task/*/children 2>/dev/null | tr -d ' \n')" ] && return 0
 		sleep 0.1
 	done
@@ -423,14 +440,19 @@ single_client_rows() {
 
 # N clients at once, each fetching the concurrent file lock-step at blksize 1468 (as PXE ROMs
 # do), on a freshly started server so peak memory belongs to this row.
+conc_mib() {
+	if [ "$1" -ge 1000 ]; then echo "$CONC_MIB_1000"; else echo "$CONC_MIB"; fi
+}
+
 conc_row() {
-	local srv=$1 n=$2 rep=$3 deadline
-	# Bounded: the slowest plausible server (50 MB/s aggregate) plus a minute.
-	deadline=$((n * CONC_MIB * 1048576 / 50000000 + 60))
+	local srv=$1 n=$2 rep=$3 deadline mib
+	mib=$(conc_mib "$n")
+	# Bounded: the slowest plausible server (40 MB/s aggregate) plus a minute.
+	deadline=$((n * mib * 1048576 / 40000000 + 60))
 	start_server "$srv"
 	[ "$srv" = tftpd-hpa ] && start_sampler
-	run_load "$srv" "conc:$n" "$rep" --file "$CONC_FILE" --blksize 1468 --clients "$n" \
-		--concurrency "$n" --expect-size "$CONC_SIZE" --timeout-ms 1000 --retries 5 \
+	run_load "$srv" "conc:$n" "$rep" --file "conc-${mib}m.bin" --blksize 1468 --clients "$n" \
+		--concurrency "$n" --expect-size $((mib << 20)) --timeout-ms 1000 --retries 5 \
 		--deadline-s "$deadline"
 	stop_server
 }
@@ -443,13 +465,19 @@ write_meta() {
 		printf '"nproc":%s,"kernel":"%s","cpu":"%s","mem_gib":%s,' "$(nproc)" "$(uname -r)" \
 			"$(lscpu | sed -n 's/^Model name: *//p' | head -1)" \
 			"$(awk '/^MemTotal/ {printf "%.0f", $2 / 1048576}' /proc/meminfo)"
-		printf '"lock_mib":%s,"conc_mib":%s,"conc_clients":"%s","peers":"%s","versions":{' \
-			"$LOCK_MIB" "$CONC_MIB" "$CONC_CLIENTS" "$PEERS"
+		printf '"lock_mib":%s,"conc_mib":{' "$LOCK_MIB"
+		local sep=""
+		for s in $CONC_CLIENTS; do
+			printf '%s"%s":%s' "$sep" "$s" "$(conc_mib "$s")"
+			sep=,
+		done
+		printf '},"conc_clients":"%s","peers":"%s","note":"%s","versions":{' \
+			"$CONC_CLIENTS" "$PEERS" "$(printf '%s' "${BENCH_NOTE:-}" | tr -d '"\\')"
 		for s in $PEERS atftp; do
 			printf '"%s":"%s",' "$s" "$(peer_version "$s" | tr -d '"\\' | xargs)"
 		done
 		printf '"tftpload":"bench/tftpload.c"},"cgroup":%s,"windowed":{' "$([ -n "$CG" ] && echo true || echo false)"
-		local sep=""
+		sep=""
 		for s in $PEERS; do
 			printf '%s"%s":%s' "$sep" "$s" "${WINDOWED[$s]}"
 			sep=,
@@ -521,8 +549,8 @@ def counts(srv, row):
     return ok, total - ok, dict(reasons), len(rs)
 
 def best(row, name, higher, srvs=None):
-    """The best peer's value: highest (or lowest) median among peers; for p99, only peers
-    that completed every transfer count, unless none did."""
+    """The best peer's value: highest (or lowest) median among peers. Only peers that
+    completed every transfer count, unless none did: dropping clients flatters every figure."""
     cands = []
     for s in srvs if srvs is not None else peers:
         v = metric(s, row, name)
@@ -532,7 +560,7 @@ def best(row, name, higher, srvs=None):
         cands.append((v, failed == 0, s))
     if not cands:
         return None, None
-    if name == "p99" and any(c[1] for c in cands):
+    if any(c[1] for c in cands):
         cands = [c for c in cands if c[1]]
     v, _, s = (max if higher else min)(cands, key=lambda c: c[0])
     return v, s
@@ -546,6 +574,12 @@ def fmt(v, digits=1):
 
 def ratio(v, b):
     return f"{v / b:.2f}×" if v is not None and b else "—"
+
+def client_note(c):
+    """The load generator's CPU share, flagged when it likely set the pace."""
+    if c is None:
+        return ""
+    return f" {cl} {c:.0f}%" + (" ⚠" if c >= 90 else "")
 
 def neg_note(srv, row, bs=None, w=None):
     rs = runs.get((srv, row), [])
@@ -571,19 +605,23 @@ p(f"Run **{meta['date']}**{' (--quick: reduced sizes, not for comparison)' if me
   + (f" ({meta['repeats_1000']} for 1000 clients)" if "1000" in meta["conc_clients"].split() else "")
   + ".")
 p("")
+if meta.get("note"):
+    p(f"> {meta['note']}")
+    p("")
 p("Versions: " + " · ".join(f"{k}: {v}" for k, v in meta["versions"].items() if k != "tftpload")
   + ". Load generator: `bench/tftpload.c` (and the atftp client where named).")
 p("")
 p("In each cell: the median, then in parentheses the ratio to the **best peer** (the best of "
-  + ", ".join(peers) + ": highest MB/s, lowest p99, lowest CPU/GiB). "
+  + ", ".join(peers) + ": highest MB/s, lowest p99, lowest CPU/GiB, among the peers that "
+  "completed every transfer). "
   "`cl N%` is the load generator's own CPU time as a share of one core over the run: "
-  "near 100% means the client, not the server, set the pace.")
+  "near 100% (flagged ⚠ from 90%) means the client, not the server, set the pace.")
 p("")
 
 # One client, lock-step.
 p(f"### One client, lock-step (windowsize 1), {meta['lock_mib']} MiB — MB/s")
 p("")
-p("| blksize | " + " | ".join(servers) + (" | pxed / best peer |" if has_pxed else ""))
+p("| blksize | " + " | ".join(servers) + (" | pxed / best peer |" if has_pxed else " |"))
 p("|---:|" + "---:|" * len(servers) + ("---:|" if has_pxed else ""))
 for bs in (512, 1468, 8192, 65464):
     row = f"lock:{bs}"
@@ -593,7 +631,7 @@ for bs in (512, 1468, 8192, 65464):
         v = metric(s, row, "mbps")
         c = metric(s, row, "client_pct")
         ok, failed, _, n = counts(s, row)
-        cell = f"{fmt(v)} ({ratio(v, b)})" + (f" {cl} {c:.0f}%" if c is not None else "")
+        cell = f"{fmt(v)} ({ratio(v, b)})" + client_note(c)
         cell += neg_note(s, row, bs=bs)
         if failed:
             cell += f" **{failed} failed**"
@@ -616,7 +654,7 @@ if nowin:
       + ", ".join(nowin) + ". Best peer here: the best of " + (", ".join(wpeers) or "none") + ".")
     p("")
 if wsrv:
-    p("| windowsize | client | " + " | ".join(wsrv) + (" | pxed / best peer |" if has_pxed and "pxed" in wsrv else ""))
+    p("| windowsize | client | " + " | ".join(wsrv) + (" | pxed / best peer |" if has_pxed and "pxed" in wsrv else " |"))
     p("|---:|---|" + "---:|" * len(wsrv) + ("---:|" if has_pxed and "pxed" in wsrv else ""))
     for w in (4, 16, 64):
         for client, row in (("tftpload", f"win:{w}"), ("atftp", f"win-atftp:{w}")):
@@ -626,7 +664,7 @@ if wsrv:
                 v = metric(s, row, "mbps")
                 c = metric(s, row, "client_pct")
                 ok, failed, _, n = counts(s, row)
-                cell = f"{fmt(v)} ({ratio(v, b)})" + (f" {cl} {c:.0f}%" if c is not None else "")
+                cell = f"{fmt(v)} ({ratio(v, b)})" + client_note(c)
                 if client == "tftpload":
                     cell += neg_note(s, row, bs=1468, w=w)
                 if failed:
@@ -642,9 +680,14 @@ if wsrv:
 for n in meta["conc_clients"].split():
     row = f"conc:{n}"
     nrep = meta["repeats_1000"] if int(n) >= 1000 else reps
-    p(f"### {n} clients at once, {meta['conc_mib']} MiB each, blksize 1468 lock-step"
+    p(f"### {n} clients at once, {meta['conc_mib'][n]} MiB each, blksize 1468 lock-step"
       + (f" ({nrep} run{'s' if nrep != 1 else ''})" if nrep != reps else ""))
     p("")
+    sizes = sorted(set(meta["conc_mib"].values()))
+    if len(sizes) > 1 and meta["conc_mib"][n] != max(sizes):
+        p(f"Bounded: {meta['conc_mib'][n]} MiB per client instead of {max(sizes)} keeps the whole "
+          f"run near 20 minutes; `CONC_MIB_1000={max(sizes)} REPEATS_1000=3 bench/tftp.sh` runs the full size.")
+        p("")
     p("| server | completed / failed | p50 s | p99 s | aggregate MB/s | server CPU s/GiB | peak RSS MiB | client CPU |")
     p("|---|---:|---:|---:|---:|---:|---:|---:|")
     bp99, _ = best(row, "p99", False)
@@ -660,9 +703,14 @@ for n in meta["conc_clients"].split():
         p99, mb, cpu = metric(s, row, "p99"), metric(s, row, "mbps"), metric(s, row, "cpu_gib")
         rss = metric(s, row, "rss_mib")
         c = metric(s, row, "client_pct")
-        p(f"| {name} | {fl} | {fmt(metric(s, row, 'p50'), 2)} | {fmt(p99, 2)} ({ratio(p99, bp99)}) | "
+        if c is None:
+            p(f"| {name} | {fl} | — | — | — | — | — | — |")
+            continue
+        # A p99 over the completed transfers only flatters a server that failed some.
+        p99r = ratio(p99, bp99) if not failed else "n/a: failures"
+        p(f"| {name} | {fl} | {fmt(metric(s, row, 'p50'), 2)} | {fmt(p99, 2)} ({p99r}) | "
           f"{fmt(mb)} ({ratio(mb, bmb)}) | {fmt(cpu, 2)} ({ratio(cpu, bcpu)}) | "
-          f"{fmt(rss)}{' †' if s == 'tftpd-hpa' else ''} | {c:.0f}% |" if c is not None else f"| {name} | {fl} | — | — | — | — | — | — |")
+          f"{fmt(rss)}{' †' if s == 'tftpd-hpa' else ''} | {c:.0f}%{' ⚠' if c >= 90 else ''} |")
     if has_pxed and ("pxed", row) in runs:
         p(f"| **pxed / best peer** | | | **{ratio(metric('pxed', row, 'p99'), bp99)}** | "
           f"**{ratio(metric('pxed', row, 'mbps'), bmb)}** | **{ratio(metric('pxed', row, 'cpu_gib'), bcpu)}** | | |")
@@ -671,7 +719,7 @@ p("† tftpd-hpa forks one process per transfer: its figure is the parent's VmHW
   "(sampled every 0.5 s) of its children's summed PSS. Others: VmHWM of the one server process.")
 p("")
 p("Peer settings: dnsmasq `--tftp-max=2000 --edns-packet-max=65535` (defaults: 50 transfers, and a "
-  "2263-byte blksize cap from its 1232-byte EDNS buffer); atftpd `--maxthread 2000` (default 100); "
+  "2263-byte blksize cap from its 1232-byte EDNS buffer); atftpd `--maxthread 450` (default 100; with 600 or more, descriptors pass FD_SETSIZE in its select() loop and glibc aborts it); "
   "tftpd-hpa `-B 65464` (its default maximum; no concurrency cap: one process per transfer); "
   "pxed `tftp.max-transfers=2000 tftp.max-per-client=2000`. Raw data: `bench/out/` of the run.")
 p("<!-- bench:tftp:end -->")

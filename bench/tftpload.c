@@ -41,7 +41,7 @@ enum { OP_RRQ = 1, OP_DATA = 3, OP_ACK = 4, OP_ERROR = 5, OP_OACK = 6 };
 #define MAX_WINDOW  256
 #define MAX_VLEN    64
 #define HDR_COPY    128 /* bytes copied per DATA datagram when not hashing */
-#define MAX_RTO_MUL 8   /* backoff cap: base timeout x 8 */
+#define MAX_RTO_MUL 8	/* backoff cap: base timeout x 8 */
 
 /* ---------------------------------------------------------------------------------------------
  * SHA-256 (FIPS 180-4), streaming.
@@ -86,10 +86,10 @@ static void sha256_block(struct sha256 *s, const uint8_t *p)
 	a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3];
 	e = s->h[4], f = s->h[5], g = s->h[6], h = s->h[7];
 	for (i = 0; i < 64; i++) {
-		uint32_t t1 = h + (ror32(e, 6) ^ ror32(e, 11) ^ ror32(e, 25)) + ((e & f) ^ (~e & g)) +
-			      sha_k[i] + w[i];
-		uint32_t t2 = (ror32(a, 2) ^ ror32(a, 13) ^ ror32(a, 22)) +
-			      ((a & b) ^ (a & c) ^ (b & c));
+		uint32_t t1 = h + (ror32(e, 6) ^ ror32(e, 11) ^ ror32(e, 25)) +
+			      ((e & f) ^ (~e & g)) + sha_k[i] + w[i];
+		uint32_t t2 =
+			(ror32(a, 2) ^ ror32(a, 13) ^ ror32(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
 		h = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
 	}
 	s->h[0] += a, s->h[1] += b, s->h[2] += c, s->h[3] += d;
@@ -145,7 +145,7 @@ static void sha256_final(struct sha256 *s, uint8_t out[32])
  * Options, transfers, run state.
  */
 enum fail_reason {
-	FR_TIMEOUT_RRQ, /* no answer to the RRQ after all retries */
+	FR_TIMEOUT_RRQ,	 /* no answer to the RRQ after all retries */
 	FR_TIMEOUT_DATA, /* transfer started, then stalled */
 	FR_ERROR_PKT,
 	FR_SIZE,
@@ -153,14 +153,14 @@ enum fail_reason {
 	FR_REFUSED, /* ICMP port unreachable reported on the socket */
 	FR_PROTOCOL,
 	FR_SOCKET,
-	FR_DEADLINE, /* still running when --deadline-s ran out */
+	FR_DEADLINE,	/* still running when --deadline-s ran out */
 	FR_NOT_STARTED, /* never started before the deadline */
 	FR__COUNT
 };
 
 static const char *const fail_names[FR__COUNT] = {
-	"timeout_rrq", "timeout_data", "error_packet", "size_mismatch", "hash_mismatch",
-	"icmp_refused", "protocol",    "socket",       "deadline",      "not_started"};
+	"timeout_rrq",	"timeout_data", "error_packet", "size_mismatch", "hash_mismatch",
+	"icmp_refused", "protocol",	"socket",	"deadline",	 "not_started"};
 
 struct opts {
 	struct sockaddr_in server;
@@ -182,12 +182,12 @@ struct xfer {
 	bool connected;
 	uint32_t blksize, window;
 	uint32_t tries, rto_ms;
-	uint64_t next;          /* next expected block, absolute (1-based, never wraps) */
-	uint64_t last_ack;      /* last block acknowledged, absolute */
+	uint64_t next;		/* next expected block, absolute (1-based, never wraps) */
+	uint64_t last_ack;	/* last block acknowledged, absolute */
 	uint64_t gap_acked_for; /* value of next when a gap ACK was last sent */
 	uint64_t dup_acked_for; /* value of next-1 when a duplicate was last re-ACKed */
 	uint64_t bytes;
-	int64_t tsize;      /* -1: not offered */
+	int64_t tsize;	    /* -1: not offered */
 	uint64_t t_start;   /* ns, RRQ first sent */
 	uint64_t t_timer;   /* ns, retransmission due */
 	struct sha256 *sha; /* NULL unless hashing */
@@ -283,13 +283,14 @@ static long long num_arg(const char *name, const char *v, long long lo, long lon
 
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
-	static const struct option lo[] = {
-		{"server", 1, 0, 's'},      {"file", 1, 0, 'f'},        {"clients", 1, 0, 'n'},
-		{"concurrency", 1, 0, 'c'}, {"blksize", 1, 0, 'b'},     {"windowsize", 1, 0, 'w'},
-		{"expect-size", 1, 0, 'S'}, {"expect-sha256", 1, 0, 'H'}, {"timeout-ms", 1, 0, 't'},
-		{"retries", 1, 0, 'r'},     {"deadline-s", 1, 0, 'd'},  {"json", 0, 0, 'j'},
-		{"copy", 0, 0, 'C'},        {"verbose", 0, 0, 'v'},     {"help", 0, 0, 'h'},
-		{0, 0, 0, 0}};
+	static const struct option lo[] = {{"server", 1, 0, 's'},      {"file", 1, 0, 'f'},
+					   {"clients", 1, 0, 'n'},     {"concurrency", 1, 0, 'c'},
+					   {"blksize", 1, 0, 'b'},     {"windowsize", 1, 0, 'w'},
+					   {"expect-size", 1, 0, 'S'}, {"expect-sha256", 1, 0, 'H'},
+					   {"timeout-ms", 1, 0, 't'},  {"retries", 1, 0, 'r'},
+					   {"deadline-s", 1, 0, 'd'},  {"json", 0, 0, 'j'},
+					   {"copy", 0, 0, 'C'},	       {"verbose", 0, 0, 'v'},
+					   {"help", 0, 0, 'h'},	       {0, 0, 0, 0}};
 	bool have_server = false;
 	int c;
 
@@ -305,17 +306,22 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case 's':
 			if (parse_server(optarg, &o->server) < 0) {
-				fprintf(stderr, "tftpload: bad --server %s (want IPv4:PORT)\n", optarg);
+				fprintf(stderr, "tftpload: bad --server %s (want IPv4:PORT)\n",
+					optarg);
 				exit(2);
 			}
 			have_server = true;
 			break;
 		case 'f': o->file = optarg; break;
 		case 'n': o->clients = (unsigned)num_arg("clients", optarg, 1, 10000000); break;
-		case 'c': o->concurrency = (unsigned)num_arg("concurrency", optarg, 1, 60000); break;
+		case 'c':
+			o->concurrency = (unsigned)num_arg("concurrency", optarg, 1, 60000);
+			break;
 		case 'b': o->blksize = (unsigned)num_arg("blksize", optarg, 8, MAX_BLKSIZE); break;
 		case 'w': o->window = (unsigned)num_arg("windowsize", optarg, 1, MAX_WINDOW); break;
-		case 'S': o->expect_size = num_arg("expect-size", optarg, 0, (long long)1 << 50); break;
+		case 'S':
+			o->expect_size = num_arg("expect-size", optarg, 0, (long long)1 << 50);
+			break;
 		case 'H':
 			if (parse_hex32(optarg, o->sha) < 0) {
 				fprintf(stderr, "tftpload: --expect-sha256 wants 64 hex digits\n");
@@ -369,8 +375,8 @@ static size_t build_rrq(const struct opts *o, uint8_t *p, size_t cap)
 {
 	int n;
 
-	n = snprintf((char *)p + 2, cap - 2, "%s%coctet%cblksize%c%u%ctsize%c0%c", o->file, 0, 0,
-		     0, o->blksize, 0, 0, 0);
+	n = snprintf((char *)p + 2, cap - 2, "%s%coctet%cblksize%c%u%ctsize%c0%c", o->file, 0, 0, 0,
+		     o->blksize, 0, 0, 0);
 	if (o->window > 1)
 		n += snprintf((char *)p + 2 + n, cap - 2 - (size_t)n, "windowsize%c%u%c", 0,
 			      o->window, 0);
@@ -435,8 +441,8 @@ static void start_one(struct run *r, struct xfer *x, uint64_t now)
 	if (r->o.window > 1) {
 		/* Room for two windows of loopback skbs (truesize ~ payload + 1 KiB). */
 		int want = (int)(2u * r->o.window * (r->o.blksize + 1024u));
-		if (want > 212992 && setsockopt(x->fd, SOL_SOCKET, SO_RCVBUFFORCE, &want,
-						sizeof(want)) < 0)
+		if (want > 212992 &&
+		    setsockopt(x->fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof(want)) < 0)
 			setsockopt(x->fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
 	}
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = x};
@@ -734,70 +740,126 @@ static double tv_s(struct timeval tv)
 	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
-static void report(struct run *r, double wall, const struct rusage *ru0, const struct rusage *ru1)
-{
-	double p50, p99, pmax, mbps, ucpu, scpu;
-	unsigned failed = r->o.clients - r->completed, i;
+struct summary {
+	double wall, p50, p99, pmax, mbps, ucpu, scpu;
+	unsigned failed;
+};
 
+static void summarize(struct run *r, double wall, const struct rusage *ru0,
+		      const struct rusage *ru1, struct summary *m)
+{
 	qsort(r->durations, r->completed, sizeof(double), cmp_double);
-	p50 = percentile(r->durations, r->completed, 0.50);
-	p99 = percentile(r->durations, r->completed, 0.99);
-	pmax = r->completed ? r->durations[r->completed - 1] : 0;
-	mbps = wall > 0 ? (double)r->bytes_total / wall / 1e6 : 0;
-	ucpu = tv_s(ru1->ru_utime) - tv_s(ru0->ru_utime);
-	scpu = tv_s(ru1->ru_stime) - tv_s(ru0->ru_stime);
-	if (r->o.json) {
-		printf("{\"clients\":%u,\"concurrency\":%u,\"blksize\":%u,\"windowsize\":%u,"
-		       "\"neg_blksize\":%u,\"neg_windowsize\":%u,\"completed\":%u,\"failed\":%u,"
-		       "\"fail_reasons\":{",
-		       r->o.clients, r->o.concurrency, r->o.blksize, r->o.window, r->neg_blksize,
-		       r->neg_window, r->completed, failed);
-		bool first = true;
-		for (i = 0; i < FR__COUNT; i++) {
-			if (!r->fails[i])
-				continue;
-			printf("%s\"%s\":%u", first ? "" : ",", fail_names[i], r->fails[i]);
-			first = false;
-		}
-		printf("},\"bytes\":%" PRIu64 ",\"bytes_completed\":%" PRIu64 ",\"wall_s\":%.6f,"
-		       "\"mbps\":%.3f,\"p50_s\":%.6f,\"p99_s\":%.6f,\"max_s\":%.6f,"
-		       "\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"timeouts\":%" PRIu64
-		       ",\"gap_acks\":%" PRIu64 ",\"dups\":%" PRIu64 ",\"first_error\":\"",
-		       r->bytes_total, r->bytes_completed, wall, mbps, p50, p99, pmax, ucpu, scpu,
-		       r->timeouts, r->gap_acks, r->dups);
-		for (const char *c = r->first_error; *c; c++)
-			if (*c == '"' || *c == '\\')
-				printf("\\%c", *c);
-			else if ((unsigned char)*c < 0x20)
-				printf("\\u%04x", *c);
-			else
-				putchar(*c);
-		printf("\"}\n");
-		return;
+	m->wall = wall;
+	m->failed = r->o.clients - r->completed;
+	m->p50 = percentile(r->durations, r->completed, 0.50);
+	m->p99 = percentile(r->durations, r->completed, 0.99);
+	m->pmax = r->completed ? r->durations[r->completed - 1] : 0;
+	m->mbps = wall > 0 ? (double)r->bytes_total / wall / 1e6 : 0;
+	m->ucpu = tv_s(ru1->ru_utime) - tv_s(ru0->ru_utime);
+	m->scpu = tv_s(ru1->ru_stime) - tv_s(ru0->ru_stime);
+}
+
+/* One JSON object on one line, for scripts. */
+static void print_json(const struct run *r, const struct summary *m)
+{
+	bool first = true;
+	unsigned i;
+
+	printf("{\"clients\":%u,\"concurrency\":%u,\"blksize\":%u,\"windowsize\":%u,"
+	       "\"neg_blksize\":%u,\"neg_windowsize\":%u,\"completed\":%u,\"failed\":%u,"
+	       "\"fail_reasons\":{",
+	       r->o.clients, r->o.concurrency, r->o.blksize, r->o.window, r->neg_blksize,
+	       r->neg_window, r->completed, m->failed);
+	for (i = 0; i < FR__COUNT; i++) {
+		if (!r->fails[i])
+			continue;
+		printf("%s\"%s\":%u", first ? "" : ",", fail_names[i], r->fails[i]);
+		first = false;
 	}
-	printf("tftpload: %u/%u completed, %u failed", r->completed, r->o.clients, failed);
+	printf("},\"bytes\":%" PRIu64 ",\"bytes_completed\":%" PRIu64 ",\"wall_s\":%.6f,"
+	       "\"mbps\":%.3f,\"p50_s\":%.6f,\"p99_s\":%.6f,\"max_s\":%.6f,"
+	       "\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"timeouts\":%" PRIu64
+	       ",\"gap_acks\":%" PRIu64 ",\"dups\":%" PRIu64 ",\"first_error\":\"",
+	       r->bytes_total, r->bytes_completed, m->wall, m->mbps, m->p50, m->p99, m->pmax,
+	       m->ucpu, m->scpu, r->timeouts, r->gap_acks, r->dups);
+	for (const char *c = r->first_error; *c; c++)
+		if (*c == '"' || *c == '\\')
+			printf("\\%c", *c);
+		else if ((unsigned char)*c < 0x20)
+			printf("\\u%04x", *c);
+		else
+			putchar(*c);
+	printf("\"}\n");
+}
+
+static void print_text(const struct run *r, const struct summary *m)
+{
+	unsigned i;
+
+	printf("tftpload: %u/%u completed, %u failed", r->completed, r->o.clients, m->failed);
 	for (i = 0; i < FR__COUNT; i++)
 		if (r->fails[i])
 			printf(" [%s %u]", fail_names[i], r->fails[i]);
 	printf("\n  negotiated blksize %u windowsize %u (asked %u/%u)\n", r->neg_blksize,
 	       r->neg_window, r->o.blksize, r->o.window);
 	printf("  %.1f MB in %.3f s wall = %.1f MB/s aggregate\n", (double)r->bytes_total / 1e6,
-	       wall, mbps);
-	printf("  completion time p50 %.3f s, p99 %.3f s, max %.3f s\n", p50, p99, pmax);
-	printf("  client CPU %.2f s user + %.2f s sys = %.0f%% of one core\n", ucpu, scpu,
-	       wall > 0 ? 100 * (ucpu + scpu) / wall : 0);
+	       m->wall, m->mbps);
+	printf("  completion time p50 %.3f s, p99 %.3f s, max %.3f s\n", m->p50, m->p99, m->pmax);
+	printf("  client CPU %.2f s user + %.2f s sys = %.0f%% of one core\n", m->ucpu, m->scpu,
+	       m->wall > 0 ? 100 * (m->ucpu + m->scpu) / m->wall : 0);
 	printf("  timeouts %" PRIu64 ", gap ACKs %" PRIu64 ", duplicates %" PRIu64 "\n",
 	       r->timeouts, r->gap_acks, r->dups);
 	if (r->first_error[0])
 		printf("  first error: %s\n", r->first_error);
 }
 
+/* The event loop: start transfers into free slots, read, run timers, until every transfer has
+ * finished or the deadline passes. */
+static void run_loop(struct run *r)
+{
+	struct epoll_event evs[256];
+	uint64_t now = r->t0, deadline, next_scan, scan_ns;
+	unsigned slot = 0, i;
+
+	scan_ns = (uint64_t)r->o.timeout_ms * 1000000ull / 20;
+	if (scan_ns > 10000000ull)
+		scan_ns = 10000000ull;
+	if (scan_ns < 1000000ull)
+		scan_ns = 1000000ull;
+	deadline = now + (uint64_t)(r->o.deadline_s * 1e9);
+	next_scan = now + scan_ns;
+	while (r->finished < r->o.clients) {
+		for (unsigned k = 0; k < r->o.concurrency && r->active < r->o.concurrency &&
+				     r->started < r->o.clients;
+		     k++, slot = (slot + 1) % r->o.concurrency)
+			if (r->x[slot].state == X_FREE)
+				start_one(r, &r->x[slot], now);
+		if (now >= deadline)
+			break;
+		int timeout_ms = (int)((next_scan > now ? next_scan - now : 0) / 1000000ull) + 1;
+		int n = epoll_wait(r->ep, evs, 256, timeout_ms);
+		for (int e = 0; e < n; e++) {
+			struct xfer *x = evs[e].data.ptr;
+			if (x->state != X_FREE)
+				on_readable(r, x);
+		}
+		now = now_ns();
+		if (now >= next_scan) {
+			scan_timers(r, now);
+			next_scan = now + scan_ns;
+		}
+	}
+	for (i = 0; i < r->o.concurrency; i++)
+		if (r->x[i].state != X_FREE)
+			finish(r, &r->x[i], FR_DEADLINE);
+	r->fails[FR_NOT_STARTED] += r->o.clients - r->started;
+}
+
 int main(int argc, char **argv)
 {
 	static struct run r;
-	struct epoll_event evs[256];
 	struct rusage ru0, ru1;
-	uint64_t now, deadline, next_scan, scan_ns;
+	struct summary m;
 	unsigned i;
 
 	parse_opts(argc, argv, &r.o);
@@ -814,44 +876,15 @@ int main(int argc, char **argv)
 	for (i = 0; i < r.o.concurrency; i++)
 		r.x[i].fd = -1;
 	r.rrq_len = build_rrq(&r.o, r.rrq, sizeof(r.rrq));
-	scan_ns = (uint64_t)r.o.timeout_ms * 1000000ull / 20;
-	if (scan_ns > 10000000ull)
-		scan_ns = 10000000ull;
-	if (scan_ns < 1000000ull)
-		scan_ns = 1000000ull;
 
 	getrusage(RUSAGE_SELF, &ru0);
-	r.t0 = r.t_last = now = now_ns();
-	deadline = now + (uint64_t)(r.o.deadline_s * 1e9);
-	next_scan = now + scan_ns;
-	unsigned slot = 0;
-	while (r.finished < r.o.clients) {
-		/* Start transfers into free slots. */
-		for (unsigned k = 0; k < r.o.concurrency && r.active < r.o.concurrency &&
-				     r.started < r.o.clients;
-		     k++, slot = (slot + 1) % r.o.concurrency)
-			if (r.x[slot].state == X_FREE)
-				start_one(&r, &r.x[slot], now);
-		if (now >= deadline)
-			break;
-		int timeout_ms = (int)((next_scan > now ? next_scan - now : 0) / 1000000ull) + 1;
-		int n = epoll_wait(r.ep, evs, 256, timeout_ms);
-		for (int e = 0; e < n; e++) {
-			struct xfer *x = evs[e].data.ptr;
-			if (x->state != X_FREE)
-				on_readable(&r, x);
-		}
-		now = now_ns();
-		if (now >= next_scan) {
-			scan_timers(&r, now);
-			next_scan = now + scan_ns;
-		}
-	}
-	for (i = 0; i < r.o.concurrency; i++)
-		if (r.x[i].state != X_FREE)
-			finish(&r, &r.x[i], FR_DEADLINE);
-	r.fails[FR_NOT_STARTED] += r.o.clients - r.started;
+	r.t0 = r.t_last = now_ns();
+	run_loop(&r);
 	getrusage(RUSAGE_SELF, &ru1);
-	report(&r, (double)(r.t_last - r.t0) / 1e9, &ru0, &ru1);
+	summarize(&r, (double)(r.t_last - r.t0) / 1e9, &ru0, &ru1, &m);
+	if (r.o.json)
+		print_json(&r, &m);
+	else
+		print_text(&r, &m);
 	return r.completed == r.o.clients ? 0 : 1;
 }

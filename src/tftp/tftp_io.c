@@ -181,6 +181,13 @@ static void table_del(struct tftp_server *srv, struct tftp_transfer *t)
 
 /* ---- sending ---------------------------------------------------------------------------- */
 
+/* Send errors that behave like packet loss: a full socket buffer, or a local firewall
+ * dropping the packet (EPERM from an nftables/iptables output rule). The timer resends. */
+static bool send_transient(int rc)
+{
+	return rc == -EAGAIN || rc == -ENOBUFS || rc == -EPERM;
+}
+
 /* Send one datagram (or a GSO train of seg-sized datagrams) to the transfer's peer. */
 static int send_raw(struct tftp_transfer *t, const uint8_t *buf, size_t len, uint16_t seg)
 {
@@ -282,8 +289,8 @@ static int send_blocks(struct tftp_transfer *t, uint64_t first, uint64_t count)
 			return -EIO; /* file shrank under us */
 		size_t total = (n - 1) * seg + 4 + iov[n - 1].iov_len;
 		int rc = send_train(t, srv->sendbuf, seg, n, total);
-		if (rc < 0 && rc != -EAGAIN && rc != -ENOBUFS)
-			return rc; /* EAGAIN: like a lost packet, the timer resends */
+		if (rc < 0 && !send_transient(rc))
+			return rc; /* transient: like a lost packet, the timer resends */
 		first += n;
 		count -= n;
 	}
@@ -422,7 +429,7 @@ static void run_action(struct tftp_transfer *t, const struct tftp_action *a)
 		return;
 	case TFTP_ACT_FAIL: xfer_finish(t, false, tftp_fail_str(a->fail)); return;
 	}
-	if (rc < 0 && rc != -EAGAIN && rc != -ENOBUFS) {
+	if (rc < 0 && !send_transient(rc)) {
 		char why[128];
 		snprintf(why, sizeof(why), "send: %s", strerror(-rc));
 		xfer_finish(t, false, why);
