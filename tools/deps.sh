@@ -5,7 +5,7 @@ set -eu
 
 PKGS_BUILD="gcc clang clang-format libclang-rt-14-dev meson ninja-build pkg-config
 	libevent-dev libinih-dev libsqlite3-dev"
-PKGS_TEST="sqlite3 python3 iproute2 nftables tftp-hpa atftp curl procps"
+PKGS_TEST="sqlite3 busybox isc-dhcp-client dhcpcd-base dnsmasq-base isc-dhcp-relay util-linux python3 iproute2 nftables tftp-hpa atftp curl procps"
 
 want="$PKGS_BUILD"
 case "${1:-build}" in
@@ -27,5 +27,15 @@ if [ -n "$missing" ]; then
 	fi
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	# Install without starting services (isc-dhcp-relay and friends must not run on the host):
+	# Debian's policy-rc.d convention, only for the duration of this install.
+	own_policy=0
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod +x /usr/sbin/policy-rc.d
+		own_policy=1
+	fi
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null || rc=$?
+	[ $own_policy = 1 ] && rm -f /usr/sbin/policy-rc.d
+	[ "${rc:-0}" = 0 ] || exit "$rc"
 fi

@@ -264,6 +264,17 @@ static void fmt_mac(const uint8_t *m, unsigned n, char *out, size_t cap)
 		o += (size_t)snprintf(out + o, cap - o, "%s%02x", i ? ":" : "", m[i]);
 }
 
+static void log_dropped_options(const struct dhcp_result *r, const char *mac)
+{
+	char list[80] = "";
+	size_t o = 0;
+	for (unsigned i = 0; i < r->ndropped && o < sizeof(list); i++)
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%u", i ? "," : "",
+				      r->dropped[i]);
+	log_debug("dhcp %s: left out option(s) %s (reply limit %zu bytes)", mac, list,
+		  r->max_reply);
+}
+
 static void log_decision(const struct dhcp_result *r, const struct dhcp_in *in)
 {
 	enum log_level lvl = r->verdict == DHCP_V_DROP ? LOG_LVL_DEBUG : LOG_LVL_INFO;
@@ -283,14 +294,21 @@ static void log_decision(const struct dhcp_result *r, const struct dhcp_in *in)
 	}
 	const char *arch = r->boot.arch_name ? r->boot.arch_name : "-";
 	const char *src = r->boot.arch_src ? r->boot.arch_src : "-";
+	char archf[64] = "";
+	if (r->boot.arch_name)
+		snprintf(archf, sizeof(archf), " arch=%s(%s)", arch, src);
+	if (!mac[0])
+		snprintf(mac, sizeof(mac), "-");
 	if (r->verdict == DHCP_V_REPLY)
-		log_msg(lvl, "dhcp %s %s%s arch=%s(%s) node=%s -> %s %s%s (%s)", mac,
-			dhcp_type_str(r->type_in), in->boot_port ? "@4011" : "", arch, src,
+		log_msg(lvl, "dhcp %s %s%s%s node=%s -> %s %s%s (%s)", mac,
+			dhcp_type_str(r->type_in), in->boot_port ? "@4011" : "", archf,
 			r->node ? r->node : "-", dhcp_type_str(r->type_out), ip, file, r->reason);
 	else
 		log_msg(lvl, "dhcp %s %s%s node=%s -> %s %s (%s)", mac, dhcp_type_str(r->type_in),
 			in->boot_port ? "@4011" : "", r->node ? r->node : "-",
 			r->verdict == DHCP_V_DROP ? "dropped" : "no reply", ip, r->reason);
+	if (r->ndropped && log_enabled(LOG_LVL_DEBUG))
+		log_dropped_options(r, mac);
 }
 
 /* ---- the batch --------------------------------------------------------------------------- */

@@ -356,6 +356,10 @@ static int finish_reply(struct pctx *p, struct dhcp_reply_builder *rb, uint8_t t
 	if (n < 0)
 		return drop(p, DHCP_DROP_TOO_BIG);
 	p->out->reply_len = (size_t)n;
+	for (unsigned code = 1; code < 255 && p->out->ndropped < sizeof(p->out->dropped); code++)
+		if (dhcp_rb_dropped(rb, (uint8_t)code))
+			p->out->dropped[p->out->ndropped++] = (uint8_t)code;
+	p->out->max_reply = max;
 	p->out->verdict = DHCP_V_REPLY;
 	p->out->type_out = type;
 	p->out->yiaddr = rb->hdr.yiaddr;
@@ -604,6 +608,7 @@ int dhcp_policy(const struct pxed_config *cfg, struct lease_table *lt, const str
 {
 	struct pctx p = {.cfg = cfg, .lt = lt, .in = in, .now = now, .out = out};
 	memset(out, 0, sizeof(*out));
+	out->type_in = 0xff; /* not parsed yet: logged as "?" */
 	if (dhcp_parse(in->pkt, in->len, &p.msg) < 0)
 		return drop(&p, DHCP_DROP_MALFORMED);
 	const struct dhcp_hdr *h = &p.msg.hdr;

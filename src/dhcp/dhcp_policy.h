@@ -78,6 +78,9 @@ struct dhcp_result {
 	const char *subnet; /* subnet name or NULL */
 	struct boot_choice boot;
 	char reason[160]; /* the decision in words, for the log line */
+	uint8_t ndropped; /* options left out for lack of room (logged at debug) */
+	uint8_t dropped[16];
+	size_t max_reply; /* the size limit the reply was built for */
 	struct dhcp_dest dest;
 	size_t reply_len;
 	uint8_t reply[DHCP_REPLY_MAX];

@@ -134,8 +134,8 @@ static int read_overload(struct dhcp_msg *m)
 	return 0;
 }
 
-/* Index all options: options field first, then file, then sname when overloaded (RFC 2131
- * §4.1), then concatenate repeated codes. */
+/* Index all options, then concatenate repeated codes. RFC 2131 §4.1: option 52 MUST be in
+ * the options field, which MUST be interpreted first, then file, then sname. */
 static int parse_options(const uint8_t *buf, size_t len, struct dhcp_msg *m)
 {
 	struct area areas[3] = {{DHCP_MIN_LEN, len - DHCP_MIN_LEN}};

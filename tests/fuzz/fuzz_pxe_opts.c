@@ -48,6 +48,13 @@ static void parse_all(const uint8_t *data, size_t size)
 		REQUIRE(pxe_arch_name(arch) != NULL);
 	}
 	(void)pxe_parse_ndi(data, size, &ndi);
+	char name[32];
+	size_t nl = size < sizeof(name) - 1 ? size : sizeof(name) - 1;
+	memcpy(name, data, nl);
+	name[nl] = '\0';
+	const struct pxe_arch *a = pxe_arch_by_name(name);
+	if (a)
+		REQUIRE(pxe_arch_lookup(a->code) == a);
 	if (pxe_parse_uuid(data, size, guid) == 0) {
 		pxe_format_guid(guid, text);
 		REQUIRE(strlen(text) == 36);

@@ -190,6 +190,7 @@ static void test_dhcpcd(void)
 	CHECK_EQ(dhcp_msg_max_reply(&m, 1500), 1444);
 	CHECK_EQ(dhcp_msg_max_reply(&m, 1000), 972);
 	CHECK_EQ(dhcp_msg_max_reply(&m, 0), 1444);
+	CHECK_EQ(dhcp_msg_max_reply(&m, 500), 548); /* never below the RFC 2131 minimum */
 	/* option 80 (rapid commit) is present with zero length */
 	CHECK(dhcp_opt(&m, 80, &len) != NULL);
 	CHECK_EQ(len, 0);
@@ -503,13 +504,14 @@ static void test_build_offer(void)
 	CHECK_EQ(dhcp_rb_add_ip(&rb, DHCP_OPT_SUBNET_MASK, 0xffffff00), 0);
 	CHECK_EQ(dhcp_rb_add_str(&rb, DHCP_OPT_ROOT_PATH, "/diskless/198.18.0.21"), 0);
 	CHECK_EQ(dhcp_rb_add_ip(&rb, DHCP_OPT_SERVER_ID, 0xc6120001), 0);
+	CHECK_EQ(dhcp_rb_add_u16(&rb, DHCP_OPT_MAX_MSG_SIZE, 1500), 0);
 	const uint8_t *prl = dhcp_opt(&req, DHCP_OPT_PARAM_REQ, &len);
 	int n = dhcp_rb_finish(&rb, prl, len, dhcp_msg_max_reply(&req, 1500), out, sizeof(out));
-	CHECK_EQ(n, 300);
+	CHECK_EQ(n, 304);
 
 	uint8_t codes[64];
 	size_t nc = opt_codes(out, (size_t)n, codes);
-	static const uint8_t want[] = {53, 54, 1, 3, 12, 51, 17}; /* 53, 54, PRL order, rest */
+	static const uint8_t want[] = {53, 54, 1, 3, 12, 51, 17, 57}; /* 53, 54, PRL, rest */
 	CHECK_EQ(nc, sizeof(want));
 	CHECK(memcmp(codes, want, sizeof(want)) == 0);
 
@@ -523,6 +525,9 @@ static void test_build_offer(void)
 	uint32_t v;
 	CHECK_EQ(dhcp_opt_u32(&rep, DHCP_OPT_LEASE_TIME, &v), 0);
 	CHECK_EQ(v, 3600);
+	uint16_t v16;
+	CHECK_EQ(dhcp_opt_u16(&rep, DHCP_OPT_MAX_MSG_SIZE, &v16), 0);
+	CHECK_EQ(v16, 1500);
 	CHECK(opt_is(&rep, DHCP_OPT_HOSTNAME, "slave21", 7));
 	const char *s;
 	CHECK_EQ(dhcp_msg_file(&rep, &s), 10);
@@ -701,7 +706,7 @@ static void test_build_min_300(void)
 static void test_build_overload(void)
 {
 	struct dhcp_reply_builder rb;
-	uint8_t out[1500], blob[120];
+	uint8_t out[1500], blob[200];
 	struct dhcp_msg rep;
 	size_t len;
 
@@ -748,6 +753,44 @@ static void test_build_overload(void)
 	CHECK_EQ(rep.overload, 0);
 	CHECK(dhcp_rb_dropped(&rb, 242) && dhcp_rb_dropped(&rb, 244));
 	CHECK(dhcp_has_opt(&rep, 243) && !dhcp_has_opt(&rep, 244));
+
+	/* both fields in use: nothing to overload into */
+	rb.allow_overload = true;
+	memcpy(rb.hdr.file, "undionly.kpxe", 13);
+	memcpy(rb.hdr.sname, "boot", 4);
+	n = dhcp_rb_finish(&rb, NULL, 0, 548, out, sizeof(out));
+	CHECK_EQ(dhcp_parse(out, (size_t)n, &rep), 0);
+	CHECK_EQ(rep.overload, 0);
+	CHECK(dhcp_rb_dropped(&rb, 242));
+
+	/* an option too big for any field: overloading does not help, so it is not used */
+	dhcp_rb_init(&rb);
+	rb.allow_overload = true;
+	dhcp_rb_add_u8(&rb, DHCP_OPT_MSG_TYPE, DHCP_ACK);
+	dhcp_rb_add(&rb, 245, blob, 130); /* more than file (127) holds */
+	dhcp_rb_add(&rb, 246, blob, 130);
+	dhcp_rb_add(&rb, 247, blob, 130);
+	n = dhcp_rb_finish(&rb, NULL, 0, 300, out, sizeof(out));
+	CHECK_EQ(n, 300);
+	CHECK_EQ(dhcp_parse(out, (size_t)n, &rep), 0);
+	CHECK_EQ(rep.overload, 0);
+	CHECK(dhcp_rb_dropped(&rb, 245) && dhcp_rb_dropped(&rb, 246) && dhcp_rb_dropped(&rb, 247));
+
+	/* a required option that only fits with overload */
+	dhcp_rb_init(&rb);
+	rb.allow_overload = true;
+	dhcp_rb_add_u8(&rb, DHCP_OPT_MSG_TYPE, DHCP_ACK);
+	dhcp_rb_add_ip(&rb, DHCP_OPT_SERVER_ID, 0xc6120001);
+	dhcp_rb_add_flags(&rb, 240, blob, 120, DHCP_RB_REQUIRED);
+	dhcp_rb_add_flags(&rb, 241, blob, 120, DHCP_RB_REQUIRED);
+	dhcp_rb_add_flags(&rb, 242, blob, 100, DHCP_RB_REQUIRED);
+	n = dhcp_rb_finish(&rb, NULL, 0, 548, out, sizeof(out));
+	CHECK(n > 0);
+	CHECK_EQ(dhcp_parse(out, (size_t)n, &rep), 0);
+	CHECK_EQ(rep.overload, DHCP_OVERLOAD_FILE);
+	CHECK(dhcp_opt(&rep, 242, &len) && len == 100);
+	rb.allow_overload = false;
+	CHECK_EQ(dhcp_rb_finish(&rb, NULL, 0, 548, out, sizeof(out)), -EMSGSIZE);
 }
 
 static void test_build_errors(void)

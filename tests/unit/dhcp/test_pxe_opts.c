@@ -529,6 +529,11 @@ static void test_vendor_menu(void)
 	longd[240] = 0; /* 3 + (2 + 243) + (2 + 4) + 1: exactly 255 */
 	CHECK_EQ(pxe_build_vendor_menu(&(struct pxe_menu){.items = big, .n = 1}, buf, 300), 255);
 	CHECK_EQ(pxe_build_vendor_menu(&menu, buf, 10), -ENOSPC);
+	memset(longd, 'p', 255);
+	longd[255] = 0;
+	CHECK_EQ(pxe_build_vendor_menu(&(struct pxe_menu){.items = items, .n = 1, .prompt = longd},
+				       buf, 300),
+		 -EINVAL);
 }
 
 static void test_vendor_boot_item(void)
