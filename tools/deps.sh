@@ -5,11 +5,13 @@ set -eu
 
 PKGS_BUILD="gcc clang clang-format libclang-rt-14-dev meson ninja-build pkg-config
 	libevent-dev libinih-dev libsqlite3-dev"
+PKGS_E2E="qemu-system-x86 qemu-system-data ipxe-qemu ovmf ipxe tshark linux-image-amd64
+	busybox-static cpio gzip"
 PKGS_TEST="sqlite3 busybox isc-dhcp-client dhcpcd-base dnsmasq-base isc-dhcp-relay util-linux python3 iproute2 nftables tftp-hpa atftp curl procps"
 
 want="$PKGS_BUILD"
 case "${1:-build}" in
-test) want="$PKGS_BUILD $PKGS_TEST" ;;
+test) want="$PKGS_BUILD $PKGS_TEST $PKGS_E2E" ;;
 demo) want="$PKGS_BUILD tftp-hpa curl iproute2 procps" ;;
 esac
 

@@ -100,6 +100,25 @@ if [ -x build/pxed ] && [ -f tests/integration/run.sh ]; then
 	fi
 fi
 
+# Real firmware in QEMU (one pass, with the gcc build): slow under TCG, so not repeated under
+# ASan.
+if [ -x build/pxed ] && [ -f tests/e2e/run.sh ]; then
+	out=$(PXED=build/pxed bash tests/e2e/run.sh 2>&1 | tee "$LOGDIR/e2e.log" | tail -200)
+	echo "$out" | grep -E '^(PASS|FAIL|SKIP) ' || true
+	line=$(echo "$out" | grep -E '^e2e: ' | tail -1)
+	p=$(echo "$line" | sed -n 's/.* \([0-9]*\) passed.*/\1/p')
+	f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+	if [ -z "$p" ]; then
+		echo "e2e: no summary line"
+		record e2e 1
+	else
+		passed=$((passed + p))
+		failed=$((failed + f))
+		[ "$f" != 0 ] && failures="$failures e2e"
+		echo "== e2e: $line"
+	fi
+fi
+
 echo "logs: $LOGDIR"
 [ -n "$failures" ] && echo "failed:$failures"
 echo "$passed passed, $failed failed"

@@ -294,9 +294,11 @@ static void log_decision(const struct dhcp_result *r, const struct dhcp_in *in)
 	}
 	const char *arch = r->boot.arch_name ? r->boot.arch_name : "-";
 	const char *src = r->boot.arch_src ? r->boot.arch_src : "-";
-	char archf[64] = "";
+	char archf[80] = "";
+	static const char *stages[] = {"none", "pxe", "http", "ipxe"};
 	if (r->boot.arch_name)
-		snprintf(archf, sizeof(archf), " arch=%s(%s)", arch, src);
+		snprintf(archf, sizeof(archf), " arch=%s(%s) stage=%s", arch, src,
+			 stages[r->boot.stage]);
 	if (!mac[0])
 		snprintf(mac, sizeof(mac), "-");
 	if (r->verdict == DHCP_V_REPLY)

@@ -474,6 +474,16 @@ static bool xfer_input(struct tftp_transfer *t, const uint8_t *buf, size_t len)
 		drop(t->srv, TFTP_DROP_MALFORMED, t->peer_str);
 		return true;
 	}
+	if (p.op == TFTP_ERROR && p.error.code == TFTP_EOPTNEG && !t->is_write &&
+	    t->rx.acked == 0 && t->rx.sent_hi == 0) {
+		/* RFC 2347: UEFI and others ask for the OACK (tsize) only, then end with error 8. */
+		char opts[160];
+		log_info("tftp %s \"%s\": size query (client ended after the OACK: %s)",
+			 t->peer_str, t->name_esc,
+			 tftp_negotiated_str(&t->neg, opts, sizeof(opts)));
+		xfer_free(t);
+		return false;
+	}
 	if (p.op == TFTP_ERROR) {
 		char m[128];
 		str_escape(m, sizeof(m), p.error.msg.p, p.error.msg.len);
