@@ -18,6 +18,7 @@
 #include "core/escape.h"
 #include "core/log.h"
 #include "dhcp/dhcp_io.h"
+#include "http/http_io.h"
 #include "store/store.h"
 #include "tftp/tftp_io.h"
 
@@ -111,11 +112,39 @@ static void resolve(struct boot_service *svc, const uint8_t *mac, const char *ip
 	}
 }
 
-/* Node owning a dotted-quad address: by fixed IP, else through the DHCP lease's MAC. */
+/* The kernel's neighbour (ARP) entry for ip: how pxed knows a machine on the LAN whose
+ * address another DHCP server gave (proxy mode). */
+static bool neigh_mac(uint32_t ip, uint8_t mac[6])
+{
+	FILE *f = fopen("/proc/net/arp", "r");
+	if (!f)
+		return false;
+	char line[256], want[INET_ADDRSTRLEN];
+	struct in_addr a = {htonl(ip)};
+	inet_ntop(AF_INET, &a, want, sizeof(want));
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char addr[64], hw[64];
+		unsigned flags, m[6];
+		if (sscanf(line, "%63s %*s %x %63s", addr, &flags, hw) == 3 &&
+		    !strcmp(addr, want) && (flags & 0x2) &&
+		    sscanf(hw, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) ==
+			    6) {
+			for (int i = 0; i < 6; i++)
+				mac[i] = (uint8_t)m[i];
+			found = true;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Node owning a dotted-quad address: through the DHCP lease's MAC, else by fixed IP, else
+ * through the kernel's neighbour table. */
 static const struct config_node *node_at(struct boot_service *svc, uint32_t ip, uint8_t mac[6],
 					 bool *have_mac)
 {
-	*have_mac = svc->dhcp && dhcp_server_mac_of(svc->dhcp, ip, mac);
+	*have_mac = (svc->dhcp && dhcp_server_mac_of(svc->dhcp, ip, mac)) || neigh_mac(ip, mac);
 	if (*have_mac) {
 		const struct config_node *n = config_node_by_mac(svc->cfg, mac);
 		if (n)
@@ -214,6 +243,215 @@ void boot_service_attach_tftp(struct boot_service *svc, struct tftp_server *tftp
 {
 	tftp_server_set_renderer(tftp, on_tftp_render, svc);
 	tftp_server_set_observer(tftp, on_tftp_done, svc);
+}
+
+/* ---- HTTP --------------------------------------------------------------------------------- */
+
+char *boot_read_template(const struct pxed_config *cfg, const char *name)
+{
+	char path[4096];
+	if (name[0] == '/' || (!cfg->boot.templates && !cfg->source))
+		snprintf(path, sizeof(path), "%s", name);
+	else if (cfg->boot.templates)
+		snprintf(path, sizeof(path), "%s/%s", cfg->boot.templates, name);
+	else {
+		const char *slash = strrchr(cfg->source, '/');
+		snprintf(path, sizeof(path), "%.*s%s", slash ? (int)(slash - cfg->source + 1) : 0,
+			 cfg->source, name);
+	}
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	struct sbuf s;
+	sbuf_init(&s);
+	s.max = 1u << 20;
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && !s.failed)
+		sbuf_add(&s, buf, n);
+	fclose(f);
+	if (s.failed) {
+		sbuf_free(&s);
+		errno = EFBIG;
+		return NULL;
+	}
+	return s.p ? s.p : strdup("");
+}
+
+/* "aa:bb:cc:dd:ee:ff", "aa-bb-..." or with %3A escapes, followed by suffix. */
+static bool parse_mac_path(const char *s, const char *suffix, uint8_t mac[6])
+{
+	char clean[64];
+	size_t o = 0;
+	for (const char *p = s; *p && o + 1 < sizeof(clean); p++) {
+		if (p[0] == '%' && p[1] == '3' && (p[2] == 'a' || p[2] == 'A')) {
+			clean[o++] = ':';
+			p += 2;
+		} else {
+			clean[o++] = *p;
+		}
+	}
+	clean[o] = 0;
+	size_t sl = strlen(suffix);
+	if (o != 17 + sl || strcmp(clean + 17, suffix))
+		return false;
+	unsigned v[6];
+	char sep[5];
+	if (sscanf(clean, "%2x%c%2x%c%2x%c%2x%c%2x%c%2x", &v[0], &sep[0], &v[1], &sep[1], &v[2],
+		   &sep[2], &v[3], &sep[3], &v[4], &sep[4], &v[5]) != 11)
+		return false;
+	for (int i = 0; i < 5; i++)
+		if (sep[i] != ':' && sep[i] != '-')
+			return false;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return true;
+}
+
+static void addr_str(const struct sockaddr_in *a, char *out, size_t cap)
+{
+	inet_ntop(AF_INET, &a->sin_addr, out, (socklen_t)cap);
+}
+
+/* GET /boot/<mac>.ipxe: the node's iPXE script. */
+static int on_http_boot(void *ctx, const struct http_request_info *req, struct http_response *resp)
+{
+	struct boot_service *svc = ctx;
+	uint8_t mac[6];
+	if (!parse_mac_path(req->path + 6, ".ipxe", mac))
+		return 404;
+	char ip[INET_ADDRSTRLEN], server[INET_ADDRSTRLEN];
+	addr_str(&req->peer, ip, sizeof(ip));
+	addr_str(&req->local, server, sizeof(server));
+	struct boot_ctx b;
+	resolve(svc, mac, ip, server, 0xffff, &b);
+	if (b.node && b.profile && b.profile->kickstart) {
+		/* the script carries the node's kickstart token: only for the node itself */
+		uint8_t pm[6];
+		bool have;
+		if (node_at(svc, ntohl(req->peer.sin_addr.s_addr), pm, &have) != b.node) {
+			log_warn("boot: iPXE script of %s refused to %s: not the node's address",
+				 b.node->name, ip);
+			return 403;
+		}
+	}
+	struct sbuf out;
+	sbuf_init(&out);
+	int rc = render_ipxe(&b, &out);
+	int status = rc == 0 ? 200 : rc == -ENOENT ? 404 : 500;
+	if (rc == 0)
+		http_response_set_body(resp, out.p, out.len, "text/plain");
+	log_info("boot: iPXE script for %s: %s (%s)", b.node ? b.node->name : b.mac_str,
+		 rc == 0 ? (b.action == BOOT_LOCAL ? "local boot" : b.profile->name) : "refused",
+		 b.why);
+	char detail[300];
+	snprintf(detail, sizeof(detail), "%s: %s", req->path,
+		 rc == 0 ? (b.action == BOOT_LOCAL ? "local boot" : b.profile->name) : "refused");
+	boot_service_event(svc, 0, mac, "http-script", detail);
+	sbuf_free(&out);
+	return status;
+}
+
+/* The node named in /ks/NAME or /up/NAME, if this request may act for it: from the node's
+ * own address (fixed IP or current lease), or with its token. */
+static const struct config_node *authorized_node(struct boot_service *svc,
+						 const struct http_request_info *req,
+						 size_t prefix_len, struct store_node *st,
+						 const char **why)
+{
+	char name[80];
+	snprintf(name, sizeof(name), "%s", req->path + prefix_len);
+	const struct config_node *n = config_node_by_name(svc->cfg, name);
+	*why = "no such node";
+	if (!n || node_state(svc, n->name, st) < 0)
+		return NULL;
+	uint32_t peer = ntohl(req->peer.sin_addr.s_addr);
+	uint8_t mac[6];
+	bool have_mac;
+	if (node_at(svc, peer, mac, &have_mac) == n) {
+		*why = "the node's own address";
+		return n;
+	}
+	const char *q = req->query ? strstr(req->query, "token=") : NULL;
+	if (q && st->token[0]) {
+		q += 6;
+		size_t len = strcspn(q, "&");
+		unsigned diff = len != strlen(st->token);
+		for (size_t i = 0; i < len && i < sizeof(st->token); i++)
+			diff |= (unsigned)(q[i] ^ st->token[i]);
+		if (!diff) {
+			*why = "the node's token";
+			return n;
+		}
+	}
+	*why = "neither the node's address nor its token";
+	return NULL;
+}
+
+/* GET /ks/NAME: the node's rendered kickstart, only for that node. Fetching it ends a
+ * requested reinstall (the installer is running). */
+static int on_http_ks(void *ctx, const struct http_request_info *req, struct http_response *resp)
+{
+	struct boot_service *svc = ctx;
+	struct store_node st;
+	const char *why;
+	char ip[INET_ADDRSTRLEN], server[INET_ADDRSTRLEN];
+	addr_str(&req->peer, ip, sizeof(ip));
+	addr_str(&req->local, server, sizeof(server));
+	const struct config_node *n = authorized_node(svc, req, 4, &st, &why);
+	if (!n) {
+		char esc[200];
+		str_escape(esc, sizeof(esc), req->path, strlen(req->path));
+		log_warn("boot: kickstart \"%s\" refused to %s: %s", esc, ip, why);
+		return strcmp(why, "no such node") ? 403 : 404;
+	}
+	struct boot_ctx b;
+	resolve(svc, n->nmacs ? n->macs[0] : NULL, NULL, server, 0xffff, &b);
+	if (b.action == BOOT_LOCAL && st.reinstall == false && b.profile && b.profile->install)
+		b.action = BOOT_PROFILE; /* the kickstart itself may be read any time by its node */
+	if (!b.profile || !b.profile->kickstart)
+		return 404;
+	char *tmpl = boot_read_template(svc->cfg, b.profile->kickstart);
+	if (!tmpl) {
+		log_err("boot: kickstart template %s: %s", b.profile->kickstart, strerror(errno));
+		return 500;
+	}
+	struct sbuf out;
+	sbuf_init(&out);
+	int rc = render_template(&b, tmpl, &out);
+	free(tmpl);
+	if (rc == 0)
+		http_response_set_body(resp, out.p, out.len, "text/plain");
+	sbuf_free(&out);
+	log_info("boot: kickstart of %s sent to %s (%s)", n->name, ip, why);
+	boot_service_event(svc, 0, NULL, "kickstart", n->name);
+	if (rc == 0 && st.reinstall)
+		boot_service_set_reinstall(svc, n->name, false);
+	return rc == 0 ? 200 : 500;
+}
+
+/* GET /up/NAME: "I am up" from the node (or its installer's %post). */
+static int on_http_up(void *ctx, const struct http_request_info *req, struct http_response *resp)
+{
+	struct boot_service *svc = ctx;
+	struct store_node st;
+	const char *why;
+	const struct config_node *n = authorized_node(svc, req, 4, &st, &why);
+	if (!n)
+		return strcmp(why, "no such node") ? 403 : 404;
+	char ip[INET_ADDRSTRLEN];
+	addr_str(&req->peer, ip, sizeof(ip));
+	log_info("boot: node %s is up (%s)", n->name, ip);
+	boot_service_event(svc, 0, NULL, "up", n->name);
+	http_response_set_body(resp, "ok\n", 3, "text/plain");
+	return 200;
+}
+
+void boot_service_attach_http(struct boot_service *svc, struct http_server *http)
+{
+	http_server_route(http, "/boot/", on_http_boot, svc);
+	http_server_route(http, "/ks/", on_http_ks, svc);
+	http_server_route(http, "/up/", on_http_up, svc);
 }
 
 /* ---- status ------------------------------------------------------------------------------- */

@@ -30,6 +30,11 @@ void boot_service_attach_tftp(struct boot_service *svc, struct tftp_server *tftp
 /** Register the HTTP routes (/boot/, /grub/, /ks/, /up/). */
 void boot_service_attach_http(struct boot_service *svc, struct http_server *http);
 
+/** Read a template file: absolute, else relative to boot.templates, else to the directory of
+ * the configuration file. Returns a malloc'd NUL-terminated copy (at most 1 MiB) or NULL with
+ * errno set. */
+char *boot_read_template(const struct pxed_config *cfg, const char *name);
+
 /** Set (or clear) a node's one-shot reinstall flag durably. 0, -ENOENT (no such node), or an
  * error from the store. */
 int boot_service_set_reinstall(struct boot_service *svc, const char *node, bool on);

@@ -155,32 +155,6 @@ static void show(const char *title, int rc, struct sbuf *s)
 	sbuf_free(s);
 }
 
-/* Read a template: absolute, or relative to boot.templates, else to the config file. */
-static char *read_template(const struct pxed_config *cfg, const char *name)
-{
-	char path[4096];
-	if (name[0] == '/' || (!cfg->boot.templates && !cfg->source))
-		snprintf(path, sizeof(path), "%s", name);
-	else if (cfg->boot.templates)
-		snprintf(path, sizeof(path), "%s/%s", cfg->boot.templates, name);
-	else {
-		const char *slash = strrchr(cfg->source, '/');
-		snprintf(path, sizeof(path), "%.*s%s", slash ? (int)(slash - cfg->source + 1) : 0,
-			 cfg->source, name);
-	}
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	struct sbuf s;
-	sbuf_init(&s);
-	char buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		sbuf_add(&s, buf, n);
-	fclose(f);
-	return s.p ? s.p : strdup("");
-}
-
 /* pxed render NODE [--arch bios|uefi-x64|arm64|ipxe|http] [--server ADDR] [--reinstall] */
 int cmd_render(int argc, char **argv)
 {
@@ -248,7 +222,7 @@ int cmd_render(int argc, char **argv)
 	sbuf_init(&s);
 	show("TFTP grub.cfg-01-... (GRUB)", render_grub(&b, &s), &s);
 	if (b.profile && b.profile->kickstart) {
-		char *t = read_template(cfg, b.profile->kickstart);
+		char *t = boot_read_template(cfg, b.profile->kickstart);
 		sbuf_init(&s);
 		snprintf(title, sizeof(title), "HTTP /ks/%s (template %s)",
 			 b.node ? b.node->name : "-", b.profile->kickstart);

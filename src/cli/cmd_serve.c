@@ -16,6 +16,7 @@
 #include "boot/sbuf.h"
 #include "core/control.h"
 #include "dhcp/dhcp_io.h"
+#include "http/http_io.h"
 #include "store/store.h"
 #include "tftp/tftp_io.h"
 
@@ -26,6 +27,7 @@ struct serve_state {
 	struct cli_config_args args;
 	struct pxed_config *cfg;
 	struct tftp_server *tftp;
+	struct http_server *http;
 	struct store *store;
 	struct dhcp_server *dhcp;
 	struct boot_service *boot;
@@ -62,10 +64,12 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 		tftp_server_reload(st->tftp, cfg);
 	if (st->dhcp)
 		dhcp_server_reload(st->dhcp, cfg);
+	if (st->http)
+		http_server_reload(st->http, cfg);
 	if (st->boot)
 		boot_service_reload(st->boot, cfg);
 	if ((cfg->dhcp.mode != DHCP_MODE_OFF) != (st->dhcp != NULL) ||
-	    cfg->tftp.enabled != (st->tftp != NULL))
+	    cfg->tftp.enabled != (st->tftp != NULL) || cfg->http.enabled != (st->http != NULL))
 		log_warn("config: enabling or disabling a service takes effect after a restart");
 	config_unref(st->cfg);
 	st->cfg = cfg;
@@ -147,6 +151,8 @@ static int start_services(struct serve_state *st)
 		return -1;
 	if (st->tftp)
 		boot_service_attach_tftp(st->boot, st->tftp);
+	if (st->http)
+		boot_service_attach_http(st->boot, st->http);
 	if (st->store) {
 		st->control = control_new(st->base, st->cfg->server.state_dir, on_control, st);
 		if (!st->control)
@@ -178,6 +184,8 @@ int cmd_serve(int argc, char **argv)
 		if (!st.tftp)
 			goto out_base;
 	}
+	if (st.cfg->http.enabled && !(st.http = http_server_new(st.base, st.cfg)))
+		goto out_tftp;
 	if (start_services(&st) < 0)
 		goto out_tftp;
 	if (st.cfg->server.user) {
@@ -201,6 +209,7 @@ int cmd_serve(int argc, char **argv)
 	event_free(term);
 	event_free(intr);
 out_tftp:
+	http_server_free(st.http);
 	control_free(st.control);
 	boot_service_free(st.boot);
 	dhcp_server_free(st.dhcp);

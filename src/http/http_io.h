@@ -1,0 +1,92 @@
+/* HTTP adapter: libevent's evhttp on pxed's one event loop. Serves GET and HEAD: first the
+ * dynamic handlers registered with http_server_route (rendered documents), then static files
+ * beneath http.root (confined like TFTP, sent with sendfile, with Range, validators and
+ * conditional requests). One log line per request. See docs/http.md. */
+#ifndef PXED_HTTP_IO_H
+#define PXED_HTTP_IO_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct event_base;
+struct evbuffer;
+struct pxed_config;
+struct http_server;
+struct http_response;
+
+/* What a dynamic handler sees of a request. Everything is borrowed for the call only. */
+struct http_request_info {
+	const char *path;  /* raw path of the target, not decoded, without query; starts '/' */
+	const char *query; /* raw query string without '?', or NULL */
+	const char *host;  /* Host header, or NULL */
+	struct sockaddr_in peer;  /* client address */
+	struct sockaddr_in local; /* address the client connected to (what it knows pxed as) */
+	bool head;		  /* HEAD instead of GET (the adapter drops the body itself) */
+	struct pxed_config *cfg;  /* configuration snapshot in force */
+};
+
+/**
+ * A dynamic handler: fills resp and returns an HTTP status (100..599), or 0 for "not mine" (the
+ * next handler, then static files, are tried). Must not block and must not keep req or resp.
+ * Only GET and HEAD reach handlers; for HEAD a handler may fill the body as for GET (its length
+ * becomes Content-Length, the body is not sent). A status >= 400 with an empty body gets the
+ * standard one-line text body. Any other return value is answered with 500.
+ */
+typedef int (*http_handler_fn)(void *ctx, const struct http_request_info *req,
+			       struct http_response *resp);
+
+/**
+ * Create the server and bind http.listen (needs privileges below port 1024: call before the
+ * privilege drop), open http.root (O_PATH; a root that cannot be opened is an error). Borrows
+ * base; takes a reference to cfg. Returns NULL (after logging why) on failure.
+ */
+struct http_server *http_server_new(struct event_base *base, struct pxed_config *cfg);
+
+/**
+ * Route every GET/HEAD whose raw path starts with prefix (byte comparison, e.g. "/boot/") to
+ * fn(ctx, ...). Handlers are tried in registration order. Copies prefix; borrows ctx. Returns
+ * 0, -EINVAL (prefix not starting with '/', fn NULL) or -ENOSPC (HTTP_MAX_ROUTES reached).
+ */
+int http_server_route(struct http_server *srv, const char *prefix, http_handler_fn fn, void *ctx);
+
+#define HTTP_MAX_ROUTES 16
+
+/**
+ * Use cfg from now on (takes a reference): new requests see it, http.root is opened again (if
+ * that fails the previous root stays, logged), http.timeout and http.max-connections apply to
+ * new connections. A changed http.listen is logged as needing a restart. Responses in flight
+ * keep the file they opened.
+ */
+void http_server_reload(struct http_server *srv, struct pxed_config *cfg);
+
+/** Open connections (the ones counted against http.max-connections). */
+unsigned http_server_connections(const struct http_server *srv);
+
+/** Connections closed at once because http.max-connections was reached. */
+unsigned long long http_server_refused(const struct http_server *srv);
+
+/** Stop: closes every connection (responses in flight are logged as aborted) and frees
+ * everything. Accepts NULL. */
+void http_server_free(struct http_server *srv);
+
+/**
+ * Replace the response body by a copy of p[0..n) with Content-Type type (copied; NULL:
+ * text/plain). Returns 0 or -ENOMEM.
+ */
+int http_response_set_body(struct http_response *resp, const void *p, size_t n, const char *type);
+
+/** Append a copy of p[0..n) to the body. Returns 0 or -ENOMEM. */
+int http_response_append(struct http_response *resp, const void *p, size_t n);
+
+/** The body as an evbuffer, for evbuffer_add_printf and friends (borrowed for the call). */
+struct evbuffer *http_response_body(struct http_response *resp);
+
+/**
+ * Add a response header (both strings copied). Returns 0, or -EINVAL for a name that is not an
+ * RFC 9110 token or a value with CR, LF or NUL, or one the adapter owns (Content-Length,
+ * Transfer-Encoding, Connection).
+ */
+int http_response_header(struct http_response *resp, const char *name, const char *value);
+
+#endif
