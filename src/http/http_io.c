@@ -470,11 +470,33 @@ static void decide(struct evhttp_request *req, const struct stat *st, char etag[
 	http_cond_decide(&rq, &e, res);
 }
 
+/* Validators, type and Content-Range of a file response (RFC 9110 §8.8, §14.4). */
+static void set_file_headers(struct evhttp_request *req, const struct http_cond_result *res,
+			     uint64_t size, const char *etag, const char *lm, const char *type)
+{
+	char cr[80];
+	set_header(req, "Accept-Ranges", "bytes");
+	set_header(req, "ETag", etag);
+	if (lm[0])
+		set_header(req, "Last-Modified", lm);
+	if (res->status == 200 || res->status == 206)
+		set_header(req, "Content-Type", type);
+	if (res->status == 206) {
+		snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)res->first,
+			 (unsigned long long)(res->first + res->length - 1),
+			 (unsigned long long)size);
+		set_header(req, "Content-Range", cr);
+	} else if (res->status == 416) {
+		snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)size);
+		set_header(req, "Content-Range", cr);
+	}
+}
+
 /* Answer a GET/HEAD of path (raw, not decoded) from http.root. */
 static void serve_static(struct http_server *srv, struct http_exchange *x,
 			 struct evhttp_request *req, const char *path)
 {
-	char rel[PATH_MAX], etag[HTTP_ETAG_MAX], lm[HTTP_DATE_LEN + 1], cr[80];
+	char rel[PATH_MAX], etag[HTTP_ETAG_MAX], lm[HTTP_DATE_LEN + 1];
 	size_t plen = strlen(path);
 	struct http_cond_result res;
 	struct stat st;
@@ -482,10 +504,8 @@ static void serve_static(struct http_server *srv, struct http_exchange *x,
 				: path_confine(path, plen, PATH_URL_DECODE, NULL, rel, sizeof(rel));
 	if (r < 0) {
 		snprintf(x->why, sizeof(x->why), "path refused: %s", strerror(-r));
-		{
-			send_error(x, req, confine_status(r));
-			return;
-		}
+		send_error(x, req, confine_status(r));
+		return;
 	}
 	int fd = path_open_regular_beneath(srv->rootfd, rel, 0, &st);
 	if (fd >= 0 && path[plen - 1] == '/') { /* "file/" names a directory */
@@ -494,27 +514,11 @@ static void serve_static(struct http_server *srv, struct http_exchange *x,
 	}
 	if (fd < 0) {
 		snprintf(x->why, sizeof(x->why), "%s", strerror(-fd));
-		{
-			send_error(x, req, open_status(fd));
-			return;
-		}
+		send_error(x, req, open_status(fd));
+		return;
 	}
 	decide(req, &st, etag, lm, &res);
-	set_header(req, "Accept-Ranges", "bytes");
-	set_header(req, "ETag", etag);
-	if (lm[0])
-		set_header(req, "Last-Modified", lm);
-	if (res.status == 200 || res.status == 206)
-		set_header(req, "Content-Type", http_mime_type(rel, (size_t)r));
-	if (res.status == 206) {
-		snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)res.first,
-			 (unsigned long long)(res.first + res.length - 1),
-			 (unsigned long long)st.st_size);
-		set_header(req, "Content-Range", cr);
-	} else if (res.status == 416) {
-		snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)st.st_size);
-		set_header(req, "Content-Range", cr);
-	}
+	set_file_headers(req, &res, (uint64_t)st.st_size, etag, lm, http_mime_type(rel, (size_t)r));
 	if (res.status == 200 || res.status == 206) {
 		send_file(x, req, res.status, fd, res.first, res.length);
 		return;
@@ -525,7 +529,7 @@ static void serve_static(struct http_server *srv, struct http_exchange *x,
 		evhttp_send_reply(req, 304, NULL, NULL);
 		return;
 	}
-	send_error(x, req, res.status);
+	send_error(x, req, res.status); /* 412, 416 */
 }
 
 /* ---- dynamic handlers ------------------------------------------------------------------------ */
@@ -538,10 +542,8 @@ static void send_handler_response(struct http_exchange *x, struct evhttp_request
 		log_err("http: handler for \"%s\" returned %d", prefix, status);
 		reset_headers(req);
 		snprintf(x->why, sizeof(x->why), "handler failed");
-		{
-			send_error(x, req, 500);
-			return;
-		}
+		send_error(x, req, 500);
+		return;
 	}
 	if (status >= 400 && evbuffer_get_length(resp->body) == 0) {
 		send_error(x, req, status);
@@ -672,10 +674,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 	reset_headers(req);
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		set_header(req, "Allow", "GET, HEAD");
-		{
-			send_error(x, req, 405);
-			return;
-		}
+		send_error(x, req, 405);
+		return;
 	}
 	struct http_request_info info = {
 		.host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host"),

@@ -47,8 +47,8 @@ fi
 
 # pick_tcp_port: a random TCP port in 20000-59999 nothing listens on.
 pick_tcp_port() {
-	local i p
-	for i in $(seq 1 50); do
+	local p
+	for _ in $(seq 1 50); do
 		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
 		if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then
 			echo "$p"
@@ -61,7 +61,7 @@ pick_tcp_port() {
 # start_http ROOT PORT [args...]: pxed serving ROOT over HTTP only on 127.0.0.1:PORT; waits
 # (max 10 s) until the port listens. Sets PXED_PID, PXED_LOG.
 start_http() {
-	local root=$1 port=$2 i
+	local root=$1 port=$2
 	shift 2
 	SERVER_SEQ=$((SERVER_SEQ + 1))
 	PXED_LOG="$T/pxed.$SERVER_SEQ.log"
@@ -71,7 +71,7 @@ start_http() {
 		"$@" >"$PXED_LOG" 2>&1 &
 	PXED_PID=$!
 	register_pid "$PXED_PID"
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		ss -Htln "sport = :$port" 2>/dev/null | grep -q . && return 0
 		kill -0 "$PXED_PID" 2>/dev/null || break
 		sleep 0.1
@@ -230,7 +230,7 @@ python3 "$INTEG_DIR/tftpc.py" watch "$BOX/canary.txt" "$BOX/srv/canary.txt" --re
 	>"$T/watch.log" 2>&1 &
 WATCH_PID=$!
 register_pid "$WATCH_PID"
-for i in $(seq 1 50); do [ -f "$T/watch.ready" ] && break; sleep 0.1; done
+for _ in $(seq 1 50); do [ -f "$T/watch.ready" ] && break; sleep 0.1; done
 check "inotify watch on the canaries is ready" test -f "$T/watch.ready"
 N=0
 for path in "/../canary.txt" "/../../canary.txt" "/../etc/passwd" \
@@ -292,7 +292,7 @@ else
 	ok "the canary files were never opened or read (inotify)"
 fi
 cat "$BOX/canary.txt" >/dev/null
-for i in $(seq 1 30); do grep -q 'event=open' "$T/watch.log" && break; sleep 0.1; done
+for _ in $(seq 1 30); do grep -q 'event=open' "$T/watch.log" && break; sleep 0.1; done
 check "control: the inotify watch records an open of the canary" grep -q 'event=open' "$T/watch.log"
 kill_pid "$WATCH_PID"
 
@@ -350,7 +350,7 @@ time.sleep(8)
 EOF
 SLOW_PID=$!
 register_pid "$SLOW_PID"
-for i in $(seq 1 50); do [ -f "$T/slow.ready" ] && break; sleep 0.1; done
+for _ in $(seq 1 50); do [ -f "$T/slow.ready" ] && break; sleep 0.1; done
 stop_pxed
 check_eq "SIGTERM with a transfer in flight: exit status 0" 0 "$?"
 check "log: the transfer in flight is logged as aborted by the shutdown" \
@@ -443,7 +443,7 @@ SERVER_LOGS+=("$PXED_LOG")
 "$PXED" serve -c "$T/pxed.conf" >"$PXED_LOG" 2>&1 &
 PXED_PID=$!
 register_pid "$PXED_PID"
-for i in $(seq 1 100); do ss -Htln "sport = :$PORT" | grep -q . && break; sleep 0.1; done
+for _ in $(seq 1 100); do ss -Htln "sport = :$PORT" | grep -q . && break; sleep 0.1; done
 U="http://127.0.0.1:$PORT"
 check_eq "before reload: /new.txt is not in http.root" "404" "$(fetch n1 /new.txt | cut -d' ' -f1)"
 sed -i "s|^root = .*|root = $ROOT2|" "$T/pxed.conf"
