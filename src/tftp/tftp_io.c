@@ -416,11 +416,14 @@ static void run_action(struct tftp_transfer *t, const struct tftp_action *a)
 	case TFTP_ACT_SEND_OACK: rc = send_oack(t); break;
 	case TFTP_ACT_SEND_DATA: rc = send_blocks(t, a->first, a->count); break;
 	case TFTP_ACT_SEND_ACK:
-		rc = send_ack(t, a->first);
+		/* the file is in place (fsync'd and renamed) before the client hears it is done */
 		if (a->final_ack && !a->retransmit && commit_write(t) < 0) {
+			send_error(t->fd, t->own_fd ? NULL : &t->peer, NULL, TFTP_ENOSPACE,
+				   "Disk full or write error");
 			xfer_finish(t, false, "cannot store the received file");
 			return;
 		}
+		rc = send_ack(t, a->first);
 		break;
 	case TFTP_ACT_DONE:
 		if (!t->is_write)
