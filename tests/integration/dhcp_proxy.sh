@@ -74,7 +74,7 @@ check_eq "PXE client: REQUEST for dnsmasq's address is ACKed by dnsmasq" "ACK $A
 if log_wait "dhcp $MAC_PXE REQUEST node=- -> no reply .*\(proxyDHCP: REQUEST is for the DHCP server\)" 2 >/dev/null; then
 	ok "pxed leaves the REQUEST to dnsmasq (logged, no reply)"
 else not_ok "pxed leaves the REQUEST to dnsmasq (logged, no reply)" "$(grep -a "$MAC_PXE" "$PXED_LOG")"; fi
-if log_wait "dhcp $MAC_PXE DISCOVER arch=uefi-x64\(93\) node=- -> OFFER - file=ipxe\.efi" 1 >/dev/null; then
+if log_wait "dhcp $MAC_PXE DISCOVER arch=uefi-x64\(93\) stage=pxe node=- -> OFFER - file=ipxe\.efi" 1 >/dev/null; then
 	ok "log: proxy OFFER line with arch uefi-x64(93) and file ipxe.efi"
 else not_ok "log: proxy OFFER line with arch uefi-x64(93) and file ipxe.efi" "$(grep -a "$MAC_PXE" "$PXED_LOG")"; fi
 
@@ -94,7 +94,7 @@ if [ -n "$ADDR" ]; then
 		"$(kv "$f" reply.yiaddr) $(kv "$f" reply.ciaddr)"
 	check_eq "port 4011: PXE_BOOT_ITEM echoed in option 43" 470400000000ff "$(kv "$f" reply.opt.43)"
 	check_eq "port 4011: option 60 PXEClient" PXEClient "$(kv "$f" reply.vendor_class)"
-	if log_wait "dhcp $MAC_PXE REQUEST@4011 arch=uefi-x64\(93\) node=- -> ACK - file=ipxe\.efi \(boot server" 1 >/dev/null; then
+	if log_wait "dhcp $MAC_PXE REQUEST@4011 arch=uefi-x64\(93\) stage=pxe node=- -> ACK - file=ipxe\.efi \(boot server" 1 >/dev/null; then
 		ok "log: REQUEST@4011 -> ACK file=ipxe.efi (boot server)"
 	else not_ok "log: REQUEST@4011 -> ACK file=ipxe.efi (boot server)" "$(grep -a "$MAC_PXE" "$PXED_LOG")"; fi
 	ip -n "$PC" addr del "$ADDR/24" dev eth0
