@@ -678,8 +678,12 @@ static void xfer_launch(struct tftp_transfer *t, struct req_ctx *rc)
 {
 	struct tftp_server *srv = rc->srv;
 	const struct config_tftp *c = &rc->cfg->tftp;
-	struct tftp_timing tm = {c->retransmit_ms, c->retransmit_min_ms, c->retransmit_max_ms,
-				 c->retries, t->neg.has_timeout ? t->neg.timeout : 0};
+	struct tftp_timing tm = {c->retransmit_ms,
+				 c->retransmit_min_ms,
+				 c->retransmit_max_ms,
+				 c->retries,
+				 t->neg.has_timeout ? t->neg.timeout : 0,
+				 t->neg.windowsize > 1};
 	bool oack = t->neg.has_blksize || t->neg.has_tsize || t->neg.has_timeout ||
 		    t->neg.has_windowsize;
 	if (c->single_port) {

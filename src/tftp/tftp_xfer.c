@@ -10,28 +10,35 @@ static unsigned clamp_u(unsigned v, unsigned lo, unsigned hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* The client's RFC 2349 timeout is the longest pxed waits; the measured round trip may make
- * it retransmit sooner, which at worst costs one duplicate block. */
+/* Lock-step: the client's RFC 2349 timeout is the longest pxed waits; the measured round trip
+ * may make it retransmit sooner, which at worst costs one duplicate block. Strict (windows):
+ * the client's timeout is the timer itself, and backoff may grow past it, because some
+ * windowed clients (atftp) re-ACK only after a silence as long as their timeout. */
 static unsigned rto_cap(const struct tftp_rto *r, unsigned ms)
 {
-	unsigned cap = r->t.fixed_s ? r->t.fixed_s * 1000u : r->t.rto_max_ms;
+	unsigned fixed = r->t.fixed_s * 1000u;
+	unsigned cap = !fixed	     ? r->t.rto_max_ms
+		       : r->t.strict ? (fixed > r->t.rto_max_ms ? fixed : r->t.rto_max_ms)
+				     : fixed;
 	return ms > cap ? cap : ms;
+}
+
+/* Timeout from the estimator (RFC 6298 §2: RTO = SRTT + max(G, 4 * RTTVAR)), no backoff. */
+static unsigned rto_base(const struct tftp_rto *r)
+{
+	if (r->t.strict && r->t.fixed_s)
+		return r->t.fixed_s * 1000u;
+	if (!r->have_sample)
+		return rto_cap(r, r->t.rto_init_ms);
+	unsigned ms = (r->srtt_us + 4 * r->rttvar_us + 999) / 1000;
+	return rto_cap(r, clamp_u(ms, r->t.rto_min_ms, r->t.rto_max_ms));
 }
 
 static void rto_init(struct tftp_rto *r, const struct tftp_timing *t)
 {
 	memset(r, 0, sizeof(*r));
 	r->t = *t;
-	r->rto_ms = rto_cap(r, t->rto_init_ms);
-}
-
-/* Timeout from the estimator (RFC 6298 §2: RTO = SRTT + max(G, 4 * RTTVAR)), no backoff. */
-static unsigned rto_base(const struct tftp_rto *r)
-{
-	if (!r->have_sample)
-		return rto_cap(r, r->t.rto_init_ms);
-	unsigned ms = (r->srtt_us + 4 * r->rttvar_us + 999) / 1000;
-	return rto_cap(r, clamp_u(ms, r->t.rto_min_ms, r->t.rto_max_ms));
+	r->rto_ms = rto_base(r);
 }
 
 /* Feed one round-trip sample (only from packets sent once: Karn's rule). */

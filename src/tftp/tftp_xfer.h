@@ -45,6 +45,7 @@ struct tftp_timing {
 	unsigned rto_max_ms;
 	unsigned retries; /* retransmissions of the same thing before giving up */
 	unsigned fixed_s; /* client's RFC 2349 timeout option; 0 = adaptive */
+	bool strict;	  /* use fixed_s as the timer itself (windowed transfers) */
 };
 
 /* Retransmission timer (RFC 6298 style estimator with Karn's rule). */

@@ -288,8 +288,30 @@ static void test_write_oack_timeout(void)
 	CHECK_EQ(a.kind, TFTP_ACT_FAIL);
 }
 
+/* Windowed with the client's timeout: the timer is that timeout, and backoff grows past it
+ * so a client that re-ACKs only after a silence as long as its timeout gets one. */
+static void test_windowed_client_timeout_strict(void)
+{
+	struct tftp_timing t = T;
+	t.fixed_s = 1;
+	t.strict = true;
+	struct tftp_rxfer x;
+	struct tftp_action a;
+	tftp_rxfer_start(&x, 512 * 40, 512, 4, false, &t, 0, &a);
+	CHECK_EQ(a.timer_at, 1000);
+	tftp_rxfer_on_ack(&x, 4, 2, &a); /* a fast round trip does not shorten it */
+	CHECK_EQ(a.timer_at - 2, 1000);
+	uint64_t now = a.timer_at;
+	tftp_rxfer_on_timeout(&x, now, &a);
+	CHECK_EQ(a.timer_at - now, 2000);
+	now = a.timer_at;
+	tftp_rxfer_on_timeout(&x, now, &a);
+	CHECK_EQ(a.timer_at - now, 4000);
+}
+
 int main(void)
 {
+	RUN(test_windowed_client_timeout_strict);
 	RUN(test_lockstep_small);
 	RUN(test_exact_multiple_and_empty);
 	RUN(test_oack_then_data);
