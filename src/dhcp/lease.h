@@ -25,10 +25,10 @@ struct dhcp_lease {
 	uint8_t chaddr[16];
 	uint8_t client_id_len; /* option 61, 0 = none */
 	uint8_t client_id[LEASE_CLIENT_ID_MAX];
-	int64_t starts, ends;			/* wall-clock seconds (Unix time) */
-	char hostname[LEASE_HOSTNAME_MAX];	/* option 12 from the client or the node */
-	char node[LEASE_NODE_MAX];		/* [node NAME] when known, else "" */
-	uint16_t arch;				/* option 93 / 60 architecture, 0xffff unknown */
+	int64_t starts, ends;		   /* wall-clock seconds (Unix time) */
+	char hostname[LEASE_HOSTNAME_MAX]; /* option 12 from the client or the node */
+	char node[LEASE_NODE_MAX];	   /* [node NAME] when known, else "" */
+	uint16_t arch;			   /* option 93 / 60 architecture, 0xffff unknown */
 };
 
 #endif

@@ -64,15 +64,14 @@ bool lt_ip_available(struct lease_table *t, uint32_t ip, const struct lease_key 
  * The cursor of a range assumes the same net/mask and reservations on every call: after a
  * configuration change, call lt_reset_cursors.
  */
-int lt_find_free(struct lease_table *t, const struct config_range *ranges, size_t n,
-		 uint32_t net, uint32_t mask, bool (*reserved)(void *ctx, uint32_t ip), void *ctx,
+int lt_find_free(struct lease_table *t, const struct config_range *ranges, size_t n, uint32_t net,
+		 uint32_t mask, bool (*reserved)(void *ctx, uint32_t ip), void *ctx,
 		 const struct lease_key *k, int64_t now, uint32_t *ip);
 
 /** Forget the per-range search state (cursors); the next lt_find_free rebuilds it. */
 void lt_reset_cursors(struct lease_table *t);
 
 /** Call fn for every lease (in no particular order); stop early when fn returns non-zero. */
-int lt_foreach(struct lease_table *t, int (*fn)(void *ctx, const struct dhcp_lease *l),
-	       void *ctx);
+int lt_foreach(struct lease_table *t, int (*fn)(void *ctx, const struct dhcp_lease *l), void *ctx);
 
 #endif
