@@ -209,12 +209,13 @@ int cmd_serve(int argc, char **argv)
 	event_free(term);
 	event_free(intr);
 out_tftp:
+	/* the protocol servers first: their last log lines and callbacks use the rest */
 	http_server_free(st.http);
+	tftp_server_free(st.tftp);
 	control_free(st.control);
 	boot_service_free(st.boot);
 	dhcp_server_free(st.dhcp);
 	store_close(st.store);
-	tftp_server_free(st.tftp);
 out_base:
 	event_base_free(st.base);
 out_cfg:

@@ -957,6 +957,7 @@ void tftp_server_free(struct tftp_server *srv)
 {
 	if (!srv)
 		return;
+	srv->observe = NULL; /* the observer may already be gone at shutdown */
 	while (srv->xfers)
 		xfer_finish(srv->xfers, false, "server shutting down");
 	event_free(srv->lev);

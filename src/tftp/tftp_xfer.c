@@ -11,9 +11,10 @@ static unsigned clamp_u(unsigned v, unsigned lo, unsigned hi)
 }
 
 /* Lock-step: the client's RFC 2349 timeout is the longest pxed waits; the measured round trip
- * may make it retransmit sooner, which at worst costs one duplicate block. Strict (windows):
- * the client's timeout is the timer itself, and backoff may grow past it, because some
- * windowed clients (atftp) re-ACK only after a silence as long as their timeout. */
+ * may make it retransmit sooner, which at worst costs one duplicate block. Windowed (strict):
+ * the backoff may grow past the client's timeout, because some windowed clients (atftp)
+ * re-ACK a lost window ACK only after a silence as long as their timeout; the first
+ * retransmissions still come at the measured pace, so ordinary loss is repaired quickly. */
 static unsigned rto_cap(const struct tftp_rto *r, unsigned ms)
 {
 	unsigned fixed = r->t.fixed_s * 1000u;
@@ -26,8 +27,6 @@ static unsigned rto_cap(const struct tftp_rto *r, unsigned ms)
 /* Timeout from the estimator (RFC 6298 §2: RTO = SRTT + max(G, 4 * RTTVAR)), no backoff. */
 static unsigned rto_base(const struct tftp_rto *r)
 {
-	if (r->t.strict && r->t.fixed_s)
-		return r->t.fixed_s * 1000u;
 	if (!r->have_sample)
 		return rto_cap(r, r->t.rto_init_ms);
 	unsigned ms = (r->srtt_us + 4 * r->rttvar_us + 999) / 1000;

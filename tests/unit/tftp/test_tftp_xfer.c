@@ -288,8 +288,9 @@ static void test_write_oack_timeout(void)
 	CHECK_EQ(a.kind, TFTP_ACT_FAIL);
 }
 
-/* Windowed with the client's timeout: the timer is that timeout, and backoff grows past it
- * so a client that re-ACKs only after a silence as long as its timeout gets one. */
+/* Windowed with the client's timeout: the first retransmissions follow the measured round
+ * trip, and the backoff grows past the client's timeout, so a client that re-ACKs only after
+ * a silence as long as its timeout gets one. */
 static void test_windowed_client_timeout_strict(void)
 {
 	struct tftp_timing t = T;
@@ -299,14 +300,16 @@ static void test_windowed_client_timeout_strict(void)
 	struct tftp_action a;
 	tftp_rxfer_start(&x, 512 * 40, 512, 4, false, &t, 0, &a);
 	CHECK_EQ(a.timer_at, 1000);
-	tftp_rxfer_on_ack(&x, 4, 2, &a); /* a fast round trip does not shorten it */
-	CHECK_EQ(a.timer_at - 2, 1000);
-	uint64_t now = a.timer_at;
-	tftp_rxfer_on_timeout(&x, now, &a);
-	CHECK_EQ(a.timer_at - now, 2000);
-	now = a.timer_at;
-	tftp_rxfer_on_timeout(&x, now, &a);
-	CHECK_EQ(a.timer_at - now, 4000);
+	tftp_rxfer_on_ack(&x, 4, 2, &a); /* a fast round trip: floor 50 ms */
+	CHECK_EQ(a.timer_at - 2, 50);
+	uint64_t now = a.timer_at, gap = 0;
+	for (unsigned i = 0; i < t.retries; i++) {
+		tftp_rxfer_on_timeout(&x, now, &a);
+		gap = a.timer_at - now;
+		now = a.timer_at;
+	}
+	CHECK(gap > 1000); /* a silence longer than the client's timeout */
+	CHECK_EQ(gap, 1600);
 }
 
 int main(void)
