@@ -358,6 +358,10 @@ static void xfer_finish(struct tftp_transfer *t, bool ok, const char *why)
 	char opts[160];
 	tftp_negotiated_str(&t->neg, opts, sizeof(opts));
 	uint64_t bytes = t->is_write ? t->wx.bytes : t->bytes;
+	if (!t->is_write && !ok) { /* what the client acknowledged */
+		uint64_t acked = t->rx.acked * t->rx.blksize;
+		bytes = acked < t->rx.size ? acked : t->rx.size;
+	}
 	uint64_t resent = t->is_write ? 0 : t->rx.retransmitted;
 	if (ok)
 		log_info("tftp %s \"%s\": %s %llu bytes in %.3f s (%s, %llu blocks resent): ok",

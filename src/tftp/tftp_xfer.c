@@ -145,6 +145,7 @@ static void rx_send_window(struct tftp_rxfer *x, uint64_t from, uint64_t now,
 		x->sent_hi = last;
 	/* Karn: time only windows whose every block goes out for the first time. */
 	x->sample_block = resend ? 0 : last;
+	x->sample_first = from;
 	x->sample_sent = now;
 	memset(act, 0, sizeof(*act));
 	act->kind = TFTP_ACT_SEND_DATA;
@@ -197,8 +198,11 @@ void tftp_rxfer_on_ack(struct tftp_rxfer *x, uint16_t block, uint64_t now, struc
 		act_none(act, x->rto.deadline);
 		return;
 	}
-	if (idx == x->sample_block)
+	/* any ACK inside a window sent once is a (slightly long) round-trip sample */
+	if (x->sample_block && idx >= x->sample_first && idx <= x->sample_block) {
 		rto_sample(&x->rto, now - x->sample_sent);
+		x->sample_block = 0;
+	}
 	x->acked = idx;
 	rto_progress(&x->rto);
 	if (x->acked == x->nblocks) {

@@ -67,7 +67,8 @@ struct tftp_rxfer {
 	uint64_t acked;		/* highest block index acknowledged, 0 = none */
 	uint64_t sent_hi;	/* highest block index sent */
 	bool oack_pending;	/* OACK sent, waiting for ACK 0 */
-	uint64_t sample_block;	/* block whose ACK gives an RTT sample (0 = none) */
+	uint64_t sample_block;	/* last block of a window sent once: its ACKs time the RTT */
+	uint64_t sample_first;	/* first block of that window */
 	uint64_t sample_sent;	/* ms when sample_block was sent */
 	uint64_t retransmitted; /* blocks sent more than once (for the log) */
 	struct tftp_rto rto;

@@ -26,6 +26,7 @@ if [ ! -x "$PXED" ]; then
 	exit 1
 fi
 export PXED
+export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in the source tree
 
 if [ "$(id -u)" != 0 ]; then
 	echo "# integration tests need root (network namespaces, nftables, ports)" >&2
@@ -80,8 +81,25 @@ note() { echo "# $*"; }
 # alive PID: the process exists.
 alive() { kill -0 "$1" 2>/dev/null; }
 
+SANITIZER_RE='ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer'
+
+# sanitizer_reports: the sanitizer lines (ASan/UBSan builds) in every server log so far.
+sanitizer_reports() {
+	local log
+	for log in "${SERVER_LOGS[@]}"; do
+		[ -f "$log" ] && grep -aE -m3 "$SANITIZER_RE" "$log" | sed "s|^|$(basename "$log"): |"
+	done
+}
+
 # finish: summary line and exit code (0 all passed, 1 otherwise; no checks at all is a failure).
+# When a server was started, one more check: its logs have no sanitizer report.
 finish() {
+	local rep
+	if [ "${#SERVER_LOGS[@]}" -gt 0 ]; then
+		rep=$(sanitizer_reports)
+		if [ -z "$rep" ]; then ok "server logs have no sanitizer reports"
+		else not_ok "server logs have no sanitizer reports" "$rep"; fi
+	fi
 	local passed=$((CHECKS - FAILED))
 	if [ "$CHECKS" -eq 0 ]; then
 		echo "# $TEST_NAME: no checks ran"
@@ -122,6 +140,12 @@ cleanup() {
 	for ns in "${CLEANUP_NETNS[@]}"; do
 		ip netns del "$ns" 2>/dev/null
 	done
+	# Servers still running at the end were stopped just now: leak reports come at exit.
+	if [ "$rc" -eq 0 ] && [ -n "$(sanitizer_reports)" ]; then
+		echo "not ok - server logs have no sanitizer reports (after the final stop)"
+		sanitizer_reports | sed 's/^/#   /'
+		rc=1
+	fi
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 		for log in "${SERVER_LOGS[@]}"; do
 			[ -f "$log" ] || continue
@@ -176,7 +200,9 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 # kv FILE KEY: value of the first KEY=... line of a tftpc output file.
 kv() { sed -n "s/^$2=//p" "$1" | head -n 1; }
 
-# tftpc ARGS...: the raw python client (see tftpc.py).
+# tftpc ARGS...: the raw python client (see tftpc.py). In the background use
+# `python3 "$INTEG_DIR/tftpc.py" ... &` instead, so that $! is python's PID (a backgrounded
+# function is a subshell: killing it would leave python running).
 tftpc() { python3 "$INTEG_DIR/tftpc.py" "$@"; }
 
 # in_ns NS CMD...: run CMD in namespace NS, or directly when NS is empty.
@@ -270,6 +296,21 @@ log_wait() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# log_count REGEX [LOG]: number of server log lines matching the extended regex.
+log_count() { grep -acE -- "$1" "${2:-$PXED_LOG}"; }
+
+# log_wait_count REGEX N [SECONDS] [LOG]: wait until at least N lines match; prints the count.
+log_wait_count() {
+	local re=$1 n=$2 secs=${3:-5} log=${4:-$PXED_LOG} i c=0
+	for i in $(seq 1 $((secs * 10))); do
+		c=$(log_count "$re" "$log")
+		[ "$c" -ge "$n" ] && break
+		sleep 0.1
+	done
+	echo "$c"
+	[ "$c" -ge "$n" ]
 }
 
 # --- network namespaces ---------------------------------------------------------------------

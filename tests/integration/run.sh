@@ -1,5 +1,5 @@
 #!/bin/bash
-# Runs every integration test script (tests/integration/*.sh except lib.sh and run.sh), one after
+# Runs every integration test script (tests/integration/*.sh except *lib.sh and run.sh), one after
 # the other, each with a hard time limit. Prints PASS/FAIL/SKIP per script and a final line
 #   integration: N passed, N failed, N skipped
 # Exit status: 0 when nothing failed, 1 otherwise. Skips (exit 77) are never counted as passes.
@@ -21,7 +21,9 @@ if [ ! -x "$PXED" ]; then
 	echo "integration: 0 passed, 1 failed, 0 skipped"
 	exit 1
 fi
-LOGDIR=${LOGDIR:-$(mktemp -d /tmp/pxed-integration.XXXXXX)}
+# One subdirectory per binary, so a gcc pass and an ASan pass into the same $LOGDIR keep both.
+LOGBASE=${LOGDIR:-$(mktemp -d /tmp/pxed-integration.XXXXXX)}
+LOGDIR="$LOGBASE/integration-$(basename "$(dirname "$PXED")")"
 mkdir -p "$LOGDIR"
 export LOGDIR
 TEST_TIMEOUT=${TEST_TIMEOUT:-600}
@@ -34,7 +36,7 @@ if [ $# -gt 0 ]; then
 	done
 else
 	for f in "$DIR"/*.sh; do
-		case "$(basename "$f")" in lib.sh | run.sh) continue ;; esac
+		case "$(basename "$f")" in *lib.sh | run.sh) continue ;; esac
 		scripts+=("$f")
 	done
 fi
@@ -72,5 +74,6 @@ for f in "${scripts[@]}"; do
 done
 
 [ "$failed" -gt 0 ] && echo "logs of failures: $LOGDIR"
+rmdir "$LOGDIR" "$LOGBASE" 2>/dev/null # only when empty (nothing failed or skipped)
 echo "integration: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

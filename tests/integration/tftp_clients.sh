@@ -44,7 +44,7 @@ for c in $CLIENTS; do
 	for s in $SIZES; do
 		name="dir/f$s.bin"
 		out="$OUT/$c.$s"
-		t0=$(date +%s.%N)
+		t0=$(date +%s%N)
 		desc="$c: $name ($s bytes) arrives with the right sha256"
 		if [ "$s" = 0 ] && [ "${c#curl}" != "$c" ]; then
 			# curl (up to at least 8.x) rejects "tsize 0" in an OACK as illegal; a 0-byte
@@ -56,7 +56,8 @@ for c in $CLIENTS; do
 			fetch "$c" "$name" "$out"
 		fi
 		rc=$?
-		secs=$(echo "$(date +%s.%N) - $t0" | bc)
+		ms=$((($(date +%s%N) - t0) / 1000000))
+		secs=$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))
 		# tftp-hpa exits 0 even after an ERROR packet: its output tells.
 		if [ "$rc" -ne 0 ] || grep -qiE 'error|timed out|refused' "$CLIENT_LOG"; then
 			not_ok "$desc" "client exit $rc after ${secs}s" "$(head -n 5 "$CLIENT_LOG")"

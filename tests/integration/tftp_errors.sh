@@ -188,10 +188,16 @@ fi
 rget f1m.bin --opt blksize=1468 --opt tsize=0 --opt windowsize=4 --opt timeout=2
 check_eq "all four options at once are acknowledged" "ok 1468 1048576 4 2" \
 	"$(kv "$T/r" result) $(kv "$T/r" oack_blksize) $(kv "$T/r" oack_tsize) $(kv "$T/r" oack_windowsize) $(kv "$T/r" oack_timeout)"
-if line=$(log_wait '"f1m\.bin".*blksize=1468.*windowsize=4.*tsize=1048576.*: ok' 3); then
-	ok "log: transfer line with blksize=1468 windowsize=4 tsize=1048576 and ok"
+lp=$(kv "$T/r" local_port)
+if line=$(log_wait "127\.0\.0\.1:$lp \"f1m\.bin\".*: ok" 3); then
+	miss=
+	for w in "sent 1048576 bytes" blksize=1468 windowsize=4 tsize=1048576; do
+		case "$line" in *"$w"*) ;; *) miss="$miss $w" ;; esac
+	done
+	if [ -z "$miss" ]; then ok "log: the transfer line has the bytes and the negotiated options"
+	else not_ok "log: the transfer line has the bytes and the negotiated options" "missing:$miss" "$line"; fi
 else
-	not_ok "log: transfer line with blksize=1468 windowsize=4 tsize=1048576 and ok" \
+	not_ok "log: a transfer line for 127.0.0.1:$lp \"f1m.bin\" ending in ok" \
 		"$(grep -a 'f1m.bin' "$PXED_LOG" | tail -n 3)"
 fi
 
@@ -216,24 +222,42 @@ fi
 stop_pxed
 
 # --- writes allowed -------------------------------------------------------------------------
+# tftp.write=yes replaces existing files; creating new ones needs tftp.write-create=yes too.
 PORT=$(pick_port) || exit 1
+echo "old content" >"$ROOT/upload.bin"
+echo "old content" >"$ROOT/upload2.bin"
 start_pxed "$ROOT" "$PORT" -o tftp.write=yes || { not_ok "pxed starts with tftp.write=yes"; finish; }
 timeout 30 tftp -m binary 127.0.0.1 "$PORT" -c put "$T/up.bin" upload.bin >"$T/c" 2>&1
 if grep -qiE 'error|timed out' "$T/c"; then
-	not_ok "tftp.write=yes: tftp-hpa put of 70000 bytes succeeds" "$(cat "$T/c")"
-elif [ -f "$ROOT/upload.bin" ] && [ "$(sha "$ROOT/upload.bin")" = "$(sha "$T/up.bin")" ]; then
-	ok "tftp.write=yes: tftp-hpa put of 70000 bytes stores the right content"
+	not_ok "tftp.write=yes: tftp-hpa put of 70000 bytes over an existing file succeeds" "$(cat "$T/c")"
+elif [ "$(sha "$ROOT/upload.bin")" = "$(sha "$T/up.bin")" ]; then
+	ok "tftp.write=yes: when tftp-hpa put (70000 bytes) returns, the file has the new content"
 else
-	not_ok "tftp.write=yes: tftp-hpa put of 70000 bytes stores the right content" \
+	not_ok "tftp.write=yes: when tftp-hpa put (70000 bytes) returns, the file has the new content" \
 		"$(ls -la "$ROOT/upload.bin" 2>&1)"
 fi
 gen_file "$T/up2.bin" 300000
 timeout 30 atftp --option "blksize 1468" -p -l "$T/up2.bin" -r upload2.bin 127.0.0.1 "$PORT" >"$T/c" 2>&1
 rc=$?
-if [ "$rc" = 0 ] && [ -f "$ROOT/upload2.bin" ] && [ "$(sha "$ROOT/upload2.bin")" = "$(sha "$T/up2.bin")" ]; then
-	ok "tftp.write=yes: atftp put (blksize 1468) stores the right content"
+if [ "$rc" = 0 ] && [ "$(sha "$ROOT/upload2.bin")" = "$(sha "$T/up2.bin")" ]; then
+	ok "tftp.write=yes: when atftp put (blksize 1468) returns, the file has the new content"
 else
-	not_ok "tftp.write=yes: atftp put (blksize 1468) stores the right content" "exit $rc" "$(cat "$T/c")"
+	not_ok "tftp.write=yes: when atftp put (blksize 1468) returns, the file has the new content" "exit $rc" "$(cat "$T/c")"
+fi
+if line=$(log_wait '127\.0\.0\.1:[0-9]+ "upload\.bin": received 70000 bytes.*: ok' 8); then
+	ok "log: the upload is logged as received 70000 bytes, ok"
+else
+	not_ok "log: the upload is logged as received 70000 bytes, ok" "$(grep -a upload.bin "$PXED_LOG")"
+fi
+timeout 20 tftp -m binary 127.0.0.1 "$PORT" -c get upload.bin "$OUT/back" >"$T/c" 2>&1
+check_eq "tftp.write=yes: the uploaded file reads back intact" "$(sha "$T/up.bin")" "$(sha "$OUT/back")"
+tftpc wrq 127.0.0.1 "$PORT" brand-new.bin >"$T/r" 2>&1
+check_eq "tftp.write=yes without write-create: a WRQ for a new file gets ERROR 2" "error 2" \
+	"$(kv "$T/r" reply) $(kv "$T/r" error_code)"
+if ls -A "$ROOT" | grep -q '^\.pxed-upload'; then
+	not_ok "no temporary upload files are left behind" "$(ls -A "$ROOT")"
+else
+	ok "no temporary upload files are left behind"
 fi
 mkdir -p "$T/outside"
 tftpc wrq 127.0.0.1 "$PORT" "../outside/evil.bin" >"$T/r" 2>&1
@@ -243,6 +267,22 @@ if [ -z "$(ls -A "$T/outside")" ] && [ ! -e "$T/evil.bin" ]; then
 else
 	not_ok "tftp.write=yes: nothing was written outside the root" "$(ls -la "$T/outside")"
 fi
+stop_pxed
+
+PORT=$(pick_port) || exit 1
+start_pxed "$ROOT" "$PORT" -o tftp.write=yes -o tftp.write-create=yes ||
+	{ not_ok "pxed starts with tftp.write-create=yes"; finish; }
+timeout 30 tftp -m binary 127.0.0.1 "$PORT" -c put "$T/up2.bin" created.bin >"$T/c" 2>&1
+if ! grep -qiE 'error|timed out' "$T/c" && [ -f "$ROOT/created.bin" ] &&
+	[ "$(sha "$ROOT/created.bin")" = "$(sha "$T/up2.bin")" ]; then
+	ok "tftp.write-create=yes: when tftp-hpa put returns, the new file is there with the right content"
+else
+	not_ok "tftp.write-create=yes: when tftp-hpa put returns, the new file is there with the right content" "$(cat "$T/c")"
+fi
+tftpc wrq 127.0.0.1 "$PORT" "../outside/evil2.bin" >"$T/r" 2>&1
+check_eq "tftp.write-create=yes: WRQ for ../outside/evil2.bin gets an ERROR" error "$(kv "$T/r" reply)"
+if [ -z "$(ls -A "$T/outside")" ]; then ok "tftp.write-create=yes: nothing was created outside the root"
+else not_ok "tftp.write-create=yes: nothing was created outside the root" "$(ls -la "$T/outside")"; fi
 stop_pxed
 
 finish

@@ -104,11 +104,25 @@ else
 	not_ok "octet mode sends text.txt byte for byte" "$(cat "$T/r")"
 fi
 
-if log_wait '127\.0\.0\.1:[0-9]+ .*"text\.txt".*: ok' 3 >/dev/null; then
+stop_pxed
+# tftp.netascii-max-bytes: larger files are refused in netascii mode (docs/tftp.md), not in octet.
+PORT=$(pick_port) || exit 1
+start_pxed "$ROOT" "$PORT" -o tftp.netascii-max-bytes=1000 || { not_ok "pxed starts with netascii-max-bytes"; finish; }
+tftpc get 127.0.0.1 "$PORT" text.txt --mode netascii >"$T/r" 2>&1
+check_eq "netascii-max-bytes=1000: text.txt in netascii mode gets ERROR 2" "error 2" \
+	"$(kv "$T/r" result) $(kv "$T/r" error_code)"
+tftpc get 127.0.0.1 "$PORT" text.txt --mode octet >"$T/r" 2>&1
+check_eq "netascii-max-bytes=1000: text.txt in octet mode is still served" \
+	"ok $(sha "$ROOT/text.txt")" "$(kv "$T/r" result) $(kv "$T/r" sha256)"
+tftpc get 127.0.0.1 "$PORT" split.txt --mode netascii --out "$OUT/wire.small" >"$T/r" 2>&1
+check_eq "netascii-max-bytes=1000: split.txt (517 bytes) in netascii mode is served" ok "$(kv "$T/r" result)"
+LOG_FIRST=${SERVER_LOGS[0]}
+if log_wait '127\.0\.0\.1:[0-9]+ .*"text\.txt".*: ok' 3 "$LOG_FIRST" >/dev/null; then
 	ok "log: the netascii transfers are logged as ok"
 else
 	not_ok "log: the netascii transfers are logged as ok" \
-		"$(grep -a 'text.txt' "$PXED_LOG" | head -n 3)"
+		"$(grep -a 'text.txt' "$LOG_FIRST" | head -n 3)"
 fi
+stop_pxed
 
 finish

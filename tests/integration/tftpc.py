@@ -123,6 +123,9 @@ def cmd_get(a):
     r = Recv(bind_addr=a.bind)
     t0 = time.monotonic()
     r.send(req, (host, port))
+    if a.repeat_rrq:
+        time.sleep(0.01)
+        r.send(req, (host, port))
     out("local_port", r.sock.getsockname()[1])
 
     peer = None
@@ -142,10 +145,16 @@ def cmd_get(a):
     drop = set(int(x) for x in a.drop_blocks.split(",") if x) if a.drop_blocks else set()
     gap_acked_for = None
 
+    lose_acks = set(int(x) for x in a.lose_acks.split(",") if x) if a.lose_acks else set()
+
     def send_ack(block):
         nonlocal last_ack, acks_sent
         pkt = struct.pack("!HH", OP_ACK, block & 0xFFFF)
         last_ack = pkt
+        if block in lose_acks:          # simulate the loss of this ACK, once
+            lose_acks.discard(block)
+            out("lost_ack", block)
+            return
         n = 2 if a.dup_acks else 1
         for _ in range(n):
             r.send(pkt, peer)
@@ -166,7 +175,9 @@ def cmd_get(a):
             if peer is None:
                 r.send(req, (host, port))       # the request (or every reply) was lost
             else:
-                r.send(last_ack, peer)
+                # RFC 7440 §4: on timeout, ACK the last block received in order.
+                send_ack(nxt - 1)
+                since_ack = 0
             continue
         if peer is None:
             if addr[0] != host and not a.any_source:
@@ -259,10 +270,20 @@ def cmd_get(a):
             diff = (d["block"] - (nxt & 0xFFFF)) & 0xFFFF
             if diff >= 0x8000:
                 dup_data += 1
+                # The server is re-sending: an ACK of ours was lost, or it restarted its window
+                # earlier than our count assumes. ACK the last block received in order, which
+                # also realigns our window count with the server's. Once per re-sent block at
+                # most (a server must not answer a duplicate ACK with data; that is what the
+                # --dup-acks checks look at, so this stays off there).
+                acked = struct.unpack("!H", last_ack[2:4])[0] if last_ack else None
+                if not a.dup_acks and not a.timer_only and (acked != ((nxt - 1) & 0xFFFF) or
+                                       d["block"] == ((nxt - 1) & 0xFFFF)):
+                    send_ack(nxt - 1)
+                    since_ack = 0
             else:
                 # RFC 7440: ACK the last block received in order, once per gap.
                 gaps += 1
-                if gap_acked_for != nxt:
+                if gap_acked_for != nxt and not a.timer_only:
                     gap_acked_for = nxt
                     send_ack(nxt - 1)
                     since_ack = 0
@@ -486,6 +507,12 @@ def main():
     g.add_argument("--drop-blocks", default="",
                    help="comma-separated block numbers (absolute) to ignore once, as if lost")
     g.add_argument("--any-source", action="store_true", help="accept a reply from any address")
+    g.add_argument("--repeat-rrq", action="store_true", help="send the request twice")
+    g.add_argument("--lose-acks", default="",
+                   help="comma-separated block numbers whose ACK is not sent (once), as if lost")
+    g.add_argument("--timer-only", action="store_true",
+                   help="like atftp 0.8's windowed receiver: ignore duplicates and gaps, ACK the "
+                        "last in-order block only after --timeout s without any packet")
 
     s = sub.add_parser("stall")
     common(s)
