@@ -345,7 +345,7 @@ static int on_http_boot(void *ctx, const struct http_request_info *req, struct h
 		 rc == 0 ? (b.action == BOOT_LOCAL ? "local boot" : b.profile->name) : "refused",
 		 b.why);
 	char detail[300];
-	snprintf(detail, sizeof(detail), "%s: %s", req->path,
+	snprintf(detail, sizeof(detail), "/boot/%s.ipxe: %s", b.mac_str,
 		 rc == 0 ? (b.action == BOOT_LOCAL ? "local boot" : b.profile->name) : "refused");
 	boot_service_event(svc, 0, mac, "http-script", detail);
 	sbuf_free(&out);
@@ -447,8 +447,23 @@ static int on_http_up(void *ctx, const struct http_request_info *req, struct htt
 	return 200;
 }
 
+/* Static files fetched over HTTP join the machine's timeline (routes record their own). */
+static void on_http_done(void *ctx, const struct sockaddr_in *peer, const char *target, int status,
+			 unsigned long long bytes, double seconds, bool complete)
+{
+	struct boot_service *svc = ctx;
+	if (!strncmp(target, "GET /boot/", 10) || !strncmp(target, "GET /ks/", 8) ||
+	    !strncmp(target, "GET /up/", 8) || !strncmp(target, "HEAD ", 5))
+		return;
+	char detail[400];
+	snprintf(detail, sizeof(detail), "%.300s %d %llu bytes %.3f s%s", target, status, bytes,
+		 seconds, complete ? "" : " ABORTED");
+	boot_service_event(svc, ntohl(peer->sin_addr.s_addr), NULL, "http", detail);
+}
+
 void boot_service_attach_http(struct boot_service *svc, struct http_server *http)
 {
+	http_server_set_observer(http, on_http_done, svc);
 	http_server_route(http, "/boot/", on_http_boot, svc);
 	http_server_route(http, "/ks/", on_http_ks, svc);
 	http_server_route(http, "/up/", on_http_up, svc);

@@ -202,7 +202,9 @@ int boot_choose_profile(const struct pxed_config *cfg, const struct config_subne
 			struct boot_choice *out)
 {
 	boot_choose(cfg, sn, node, pc, vars, out);
-	if (out->has_file || !profile || strstr(out->reason, "not chainloading"))
+	/* iPXE refused its own binary again: the profile's script is the way on */
+	bool refused_ipxe = strstr(out->reason, "not chainloading") != NULL;
+	if (out->has_file || !profile || (refused_ipxe && !cfg->http.enabled))
 		return 0;
 	char url[128];
 	const char *file = derived_file(cfg, profile, out, url, sizeof(url));

@@ -275,8 +275,8 @@ static void decide_boot(struct pctx *p, uint32_t yiaddr)
 		inet_ntop(AF_INET, &a, ip, sizeof(ip));
 	}
 	for (unsigned i = 0; i < p->msg.hdr.hlen && i < 16; i++)
-		snprintf(mac + 3 * i, sizeof(mac) - 3 * i, "%s%02x", i ? ":" : "",
-			 p->msg.hdr.chaddr[i]);
+		snprintf(mac + (i ? 3 * i - 1 : 0), sizeof(mac) - (i ? 3 * i - 1 : 0), "%s%02x",
+			 i ? ":" : "", p->msg.hdr.chaddr[i]);
 	struct boot_vars v = {server, ip, mac, p->node ? p->node->name : "",
 			      p->node ? (p->node->hostname ? p->node->hostname : p->node->name)
 				      : ""};

@@ -90,6 +90,8 @@ struct http_server {
 	unsigned nconns;
 	unsigned long long refused;
 	bool stopping;
+	http_observe_fn observe;
+	void *observe_ctx;
 	size_t nroutes;
 	struct http_route routes[HTTP_MAX_ROUTES];
 };
@@ -99,6 +101,12 @@ static uint64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void http_server_set_observer(struct http_server *srv, http_observe_fn fn, void *ctx)
+{
+	srv->observe = fn;
+	srv->observe_ctx = ctx;
 }
 
 unsigned http_server_connections(const struct http_server *srv)
@@ -171,6 +179,10 @@ static void exchange_log(const struct http_exchange *x, const char *peer, uint64
 	log_info("http %s \"%s\" %d %llu%s bytes %.3f s%s%s%s%s", peer, x->target, x->status,
 		 (unsigned long long)sent, of, secs, x->why[0] ? " (" : "", x->why,
 		 x->why[0] ? ")" : "", aborted ? aborted : "");
+	struct http_server *srv = x->conn->srv;
+	if (srv->observe)
+		srv->observe(srv->observe_ctx, &x->conn->peer, x->target, x->status, sent, secs,
+			     aborted == NULL);
 }
 
 /* evhttp wrote the whole response: log it, forget the exchange. */

@@ -60,6 +60,13 @@ int http_server_route(struct http_server *srv, const char *prefix, http_handler_
  */
 void http_server_reload(struct http_server *srv, struct pxed_config *cfg);
 
+/** Told about every finished (or aborted) response, after its log line: for boot timelines.
+ * target is the request target as logged (query hidden). */
+typedef void (*http_observe_fn)(void *ctx, const struct sockaddr_in *peer, const char *target,
+				int status, unsigned long long bytes, double seconds,
+				bool complete);
+void http_server_set_observer(struct http_server *srv, http_observe_fn fn, void *ctx);
+
 /** Open connections (the ones counted against http.max-connections). */
 unsigned http_server_connections(const struct http_server *srv);
 

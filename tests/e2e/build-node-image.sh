@@ -28,6 +28,9 @@
 #   node.dhcp-tries=N    DISCOVERs udhcpc sends before giving up (default 10, 3 s apart)
 #   node.poweroff=0      do not power off after the marker (sleeps instead)
 #   node.debug=1         set -x in /init
+#   node.up-url=URL      after DHCP and the hooks, GET URL (busybox wget) before the marker and
+#                        print "node: up-url ok" or "node: up-url failed: ..." (pxed's
+#                        ${up-url}: the node's "I am up" event in `pxed status NODE`)
 # Hooks: after DHCP, /init sources every /etc/node.d/*.sh (from NODE_EXTRA_DIR) with the DHCP
 # results in the environment (ip, mask, router, dns, hostname, domain, siaddr, boot_file,
 # serverid, rootpath, ...; also saved in /run/dhcp.env). A hook may exec (switch_root) and never
@@ -197,6 +200,7 @@ MARKER=@MARKER@
 IFACE=eth0
 TRIES=10
 POWEROFF=1
+UPURL=
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	node.marker=*) MARKER=${arg#*=} ;;
@@ -204,6 +208,7 @@ for arg in $(cat /proc/cmdline); do
 	node.dhcp-tries=*) TRIES=${arg#*=} ;;
 	node.poweroff=*) POWEROFF=${arg#*=} ;;
 	node.debug=1) set -x ;;
+	node.up-url=*) UPURL=${arg#*=} ;;
 	esac
 done
 
@@ -237,6 +242,14 @@ fi
 for h in /etc/node.d/*.sh; do
 	[ -f "$h" ] && . "$h"
 done
+if [ -n "$UPURL" ]; then
+	# (busybox-static 1.35's wget crashes with -T: busybox timeout bounds it instead)
+	if timeout 15 wget -q -O /dev/null "$UPURL" 2>/tmp/up.err; then
+		echo "node: up-url ok" >/dev/console
+	else
+		echo "node: up-url failed: $(tr '\n' ' ' </tmp/up.err)" >/dev/console
+	fi
+fi
 finish "$MARKER hostname=${hostname:--} ip=$ip iface=$IFACE mac=$MAC server=${serverid:--}"
 EOF
 chmod 755 "$R/init" "$R/etc/udhcpc.script"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for the real-firmware tests: a lab network namespace with a bridge, VMs on taps
 # (QEMU with SeaBIOS + iPXE ROM, or OVMF), a KVM/TCG probe, bounded waits, evidence kept on
 # failure. Source it from a test script:
@@ -37,6 +38,7 @@ export LOGDIR
 mkdir -p "$LOGDIR"
 LAB_NS=
 LAB_TAPS=0
+LAB_TAP=
 LAB_ADDR=198.18.0.1
 CAPTURE_PID=
 CAPTURE_FILE=
@@ -49,7 +51,10 @@ OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 QEMU=qemu-system-x86_64
 
 # Packages the lab itself needs (the node image script installs its own).
-E2E_PKGS="qemu-system-x86 qemu-system-data ipxe-qemu ovmf ipxe tshark iproute2 util-linux"
+# pxelinux + syslinux-common: boot_bios_pxelinux; dnsmasq-base: the address-only DHCP server
+# beside pxed in proxy mode (boot_proxy); curl: HTTP requests from a client namespace.
+E2E_PKGS="qemu-system-x86 qemu-system-data ipxe-qemu ovmf ipxe tshark iproute2 util-linux
+	pxelinux syslinux-common dnsmasq-base curl"
 
 # --- cleanup and evidence -------------------------------------------------------------------
 
@@ -146,13 +151,15 @@ lab_setup() {
 	PXED_ADDR=$LAB_ADDR
 }
 
-# lab_add_tap: a new tap inside the lab namespace, enslaved to br0; prints its name.
+# lab_add_tap: a new tap inside the lab namespace, enslaved to br0; sets LAB_TAP to its name
+# (and prints it). Call it directly, not in $(...): the counter must survive for the next VM.
 lab_add_tap() {
 	local tap="tap$LAB_TAPS"
 	LAB_TAPS=$((LAB_TAPS + 1))
 	ip -n "$LAB_NS" tuntap add dev "$tap" mode tap &&
 		ip -n "$LAB_NS" link set "$tap" master br0 &&
 		ip -n "$LAB_NS" link set "$tap" up || return 1
+	LAB_TAP=$tap
 	echo "$tap"
 }
 
@@ -174,7 +181,7 @@ lab_capture_start() {
 
 # lab_pxed_server BOOT_OPTS...: pxed in the lab namespace as DHCP server on br0 (subnet
 # 198.18.0.0/24, range .100-.150) and TFTP on 198.18.0.1:69, root $T/tftp, state $T/state.
-# Extra -o options (boot files, nodes) are appended.
+# Extra -o options (boot files, nodes; -o dhcp.mode=proxy wins over server) are appended.
 lab_pxed_server() {
 	mkdir -p "$T/tftp" "$T/state"
 	start_pxed "$T/tftp" 69 \
@@ -183,7 +190,7 @@ lab_pxed_server() {
 		-o subnet.lab.network=198.18.0.0/24 \
 		-o "subnet.lab.range=198.18.0.100 198.18.0.150" \
 		"$@" || return 1
-	log_wait '^.*dhcp: DHCP server' 10 >/dev/null || {
+	log_wait '^.*dhcp: (DHCP server|proxyDHCP) on' 10 >/dev/null || {
 		note "pxed did not report its DHCP server"
 		return 1
 	}
@@ -191,12 +198,19 @@ lab_pxed_server() {
 
 # --- QEMU -----------------------------------------------------------------------------------
 
-# _qemu_common NAME TAP: arguments every lab VM gets.
+# _qemu_common NAME TAP: arguments every lab VM gets. With VM_SERIAL_INPUT=1 the serial port
+# is also a Unix socket ($T/NAME.serial.sock) that vm_type writes keystrokes to; the log file
+# is the same either way.
 _qemu_common() {
 	printf '%s\n' -accel "$E2E_ACCEL" -m 512 -smp 1 \
-		-nographic -vga none -monitor none -no-reboot -name "pxed-e2e-$1-$$" \
-		-serial "file:$T/$1.serial.log" \
-		-netdev "tap,id=n0,ifname=$2,script=no,downscript=no"
+		-nographic -vga none -monitor none -no-reboot -name "pxed-e2e-$1-$$"
+	if [ "${VM_SERIAL_INPUT:-0}" = 1 ]; then
+		printf '%s\n' -chardev "socket,id=ser0,path=$T/$1.serial.sock,server=on,wait=off,logfile=$T/$1.serial.log" \
+			-serial chardev:ser0
+	else
+		printf '%s\n' -serial "file:$T/$1.serial.log"
+	fi
+	printf '%s\n' -netdev "tap,id=n0,ifname=$2,script=no,downscript=no"
 }
 
 # vm_args FIRMWARE NAME TAP MAC: the full QEMU argument list, one per line.
@@ -205,7 +219,8 @@ _qemu_common() {
 #         without option ROM (romfile=) so OVMF's own PXE client does the first stage.
 # VM_NIC (model) and VM_ROMFILE (unset: QEMU's default ROM; empty: none) override the NIC.
 vm_args() {
-	local fw=$1 name=$2 tap=$3 mac=$4 nic rom
+	local fw=$1 name=$2 tap=$3 mac=$4 nic rom romfile_set=${VM_ROMFILE+set}
+	local romfile=${VM_ROMFILE:-}
 	_qemu_common "$name" "$tap"
 	case "$fw" in
 	bios)
@@ -214,7 +229,11 @@ vm_args() {
 		;;
 	uefi)
 		nic=${VM_NIC:-virtio-net-pci}
-		[ -z "${VM_NIC:-}" ] && [ -z "${VM_ROMFILE+set}" ] && VM_ROMFILE=
+		# (locals: a UEFI VM must not take the ROM away from the next BIOS VM)
+		if [ -z "${VM_NIC:-}" ] && [ -z "$romfile_set" ]; then
+			romfile_set="set"
+			romfile=
+		fi
 		cp "$OVMF_VARS" "$T/$name.vars.fd" || return 1
 		printf '%s\n' -machine q35 \
 			-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE" \
@@ -226,7 +245,7 @@ vm_args() {
 		;;
 	esac
 	rom=
-	[ -n "${VM_ROMFILE+set}" ] && rom=",romfile=$VM_ROMFILE"
+	[ -n "$romfile_set" ] && rom=",romfile=$romfile"
 	printf '%s\n' -device "$nic,netdev=n0,mac=$mac,bootindex=1$rom"
 }
 
@@ -236,7 +255,8 @@ vm_start() {
 	local fw=$1 name=$2 mac=$3 tap args
 	shift 3
 	e2e_accel
-	tap=$(lab_add_tap) || return 1
+	lab_add_tap >/dev/null || return 1
+	tap=$LAB_TAP
 	vm_args "$fw" "$name" "$tap" "$mac" >"$T/$name.args" || return 1
 	mapfile -t args <"$T/$name.args"
 	VM_SERIAL="$T/$name.serial.log"
@@ -367,6 +387,164 @@ serial_has() {
 	else
 		not_ok "$desc" "no line matching: $re" "serial log (last 15 lines):" \
 			"$(tail -n 15 "$file" | tr -d '\r' | cut -c1-200)"
+	fi
+}
+
+# --- boot scenarios (issue 4): profiles, timelines, several VMs, client namespaces ----------
+
+# lab_node_files DIR: the node image's vmlinuz and initrd.img (NODE_DIR) copied into DIR.
+lab_node_files() {
+	mkdir -p "$1" && cp "$NODE_DIR/vmlinuz" "$NODE_DIR/initrd.img" "$1/"
+}
+
+# lab_pxelinux_files DIR: pxelinux.0 and ldlinux.c32 (packages pxelinux, syslinux-common).
+lab_pxelinux_files() {
+	mkdir -p "$1" && cp /usr/lib/PXELINUX/pxelinux.0 \
+		/usr/lib/syslinux/modules/bios/ldlinux.c32 "$1/"
+}
+
+# lab_client_ns NAME MAC ADDR: a namespace NAME-$$ joined to br0 by a veth pair, its eth0 with
+# MAC and ADDR/24 (no routes beyond the connected one). Prints the namespace name.
+lab_client_ns() {
+	local ns="$1-$$" mac=$2 addr=$3 veth="v$1"
+	veth=${veth:0:12}
+	ip netns add "$ns" || return 1
+	CLEANUP_NETNS+=("$ns")
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1 >/dev/null || return 1
+	ip -n "$LAB_NS" link add "$veth" type veth peer name eth0 netns "$ns" &&
+		ip -n "$LAB_NS" link set "$veth" master br0 &&
+		ip -n "$LAB_NS" link set "$veth" up &&
+		ip -n "$ns" link set lo up &&
+		ip -n "$ns" link set eth0 address "$mac" &&
+		ip -n "$ns" link set eth0 up || return 1
+	if [ -n "$addr" ]; then
+		ip -n "$ns" addr add "$addr/24" dev eth0 || return 1
+	fi
+	echo "$ns"
+}
+
+# mac_path_re MAC: an extended regex for MAC as it appears in a URL path: iPXE sends the colons
+# of /boot/<mac>.ipxe percent-encoded (%3A), other clients do not.
+mac_path_re() {
+	local m=$1
+	echo "${m//:/(:|%3[aA])}"
+}
+
+# lab_local_disk FILE: a 1 MiB raw disk whose boot sector stands for "the installed system":
+# it writes LOCAL-DISK-BOOT to the first serial port and powers the (i440fx) machine off. Give
+# it to a BIOS VM after the NIC: `-drive file=FILE,format=raw,if=none,id=d0 -device
+# ide-hd,drive=d0,bootindex=2`. 16-bit code: cli; ds=0; si=msg; loop: lodsb; test al,al; jz
+# off; out 0x3f8,al; jmp loop; off: outw 0x604,0x2000 (PIIX4 ACPI S5 at SeaBIOS's PM base);
+# hlt; jmp $-1.
+lab_local_disk() {
+	{
+		printf '\xfa\x31\xc0\x8e\xd8\xbe\x1d\x7c\xac\x84\xc0\x74\x06\xba\xf8\x03\xee\xeb\xf5'
+		printf '\xba\x04\x06\xb8\x00\x20\xef\xf4\xeb\xfd'
+		printf 'LOCAL-DISK-BOOT\r\n\0'
+		head -c $((510 - 29 - 18)) /dev/zero
+		printf '\x55\xaa'
+		head -c $((1024 * 1024 - 512)) /dev/zero
+	} >"$1"
+}
+
+# pxed_status [NODE]: `pxed status` from the running daemon (its control socket in $T/state).
+pxed_status() {
+	local which=()
+	[ -n "${1:-}" ] && which=("$1")
+	timeout 10 "$PXED" status "${which[@]}" -o server.state-dir="$T/state" 2>&1
+}
+
+# status_has DESCRIPTION NODE REGEX: ok when `pxed status NODE` (NODE "": the table of all
+# nodes) has a matching line.
+status_has() {
+	local desc=$1 node=$2 re=$3 out line
+	out=$(pxed_status "$node")
+	if line=$(printf '%s\n' "$out" | grep -aE -m1 -- "$re"); then
+		ok "$desc"
+		note "  $line"
+	else
+		not_ok "$desc" "no line matching: $re" "pxed status $node:" "$out"
+	fi
+}
+
+# pxed_log_lacks DESCRIPTION REGEX: ok when pxed's log has no matching line.
+pxed_log_lacks() {
+	local bad
+	if bad=$(grep -aE -m3 -- "$2" "$PXED_LOG"); then
+		not_ok "$1" "unexpected: $bad"
+	else
+		ok "$1"
+	fi
+}
+
+# serial_lacks DESCRIPTION REGEX [FILE]: ok when the serial log has no matching line.
+serial_lacks() {
+	local bad
+	if bad=$(_marker_in "${3:-$VM_SERIAL}" "$2"); then
+		not_ok "$1" "unexpected: $bad"
+	else
+		ok "$1"
+	fi
+}
+
+# vm_boot_to DESCRIPTION REGEX SECONDS [FAIL_REGEX]: wait for the VM's marker line (REGEX) or
+# a line that shows the boot failed (FAIL_REGEX, default: the node's -FAILED markers, iPXE
+# giving up on every NIC); ok/not_ok with the time and the serial tail. Sets VM_MARKER to the
+# line. 0 when REGEX matched.
+VM_FAIL_RE='NODE-UP-FAILED|NODE-FAILED|No more network devices|No bootable device|E2E-IPXE-FAILED|Kernel panic'
+vm_boot_to() {
+	local desc=$1 re=$2 secs=$3 fail=${4:-$VM_FAIL_RE} start=$SECONDS
+	if VM_MARKER=$(wait_marker "$VM_SERIAL" "$re|$fail" "$secs" "$VM_PID") &&
+		printf '%s\n' "$VM_MARKER" | grep -qE -- "$re" &&
+		! printf '%s\n' "$VM_MARKER" | grep -qE -- "$fail"; then
+		ok "$desc after $((SECONDS - start)) s ($E2E_ACCEL)"
+		note "  $VM_MARKER"
+		return 0
+	fi
+	not_ok "$desc within $secs s ($E2E_ACCEL)" \
+		"${VM_MARKER:+failed: $VM_MARKER}" \
+		"$(alive "$VM_PID" && echo "QEMU still runs" || echo "QEMU ended")" \
+		"serial (last 10 lines):" "$(tail -n 10 "$VM_SERIAL" | tr -d '\r' | cut -c1-200)"
+	VM_MARKER=
+	return 1
+}
+
+# vm_type NAME TEXT: send TEXT (printf escapes: \r, \002 for Ctrl-B) to the serial port of VM
+# NAME started with VM_SERIAL_INPUT=1, one character every 50 ms (firmware polls its UART).
+vm_type() {
+	timeout 30 python3 - "$T/$1.serial.sock" "$(printf '%b' "$2")" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.setblocking(False)
+for c in sys.argv[2]:
+    s.send(c.encode("latin-1"))
+    time.sleep(0.05)
+    try:
+        while s.recv(65536):  # drain what the VM echoes; the log file has it
+            pass
+    except BlockingIOError:
+        pass
+s.close()
+PY
+}
+
+# vm_stop [PID]: end a VM that does not power off by itself (TERM, then KILL).
+vm_stop() {
+	local pid=${1:-$VM_PID}
+	kill_pid "$pid"
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# no_failed_tftp: ok when no TFTP transfer failed (OVMF's size query, ERROR 8, excepted).
+no_failed_tftp() {
+	local bad
+	if bad=$(grep -aE '"[^"]*": .*failed: ' "$PXED_LOG" | grep -v 'client sent error 8 '); then
+		not_ok "no failed TFTP transfer" "$bad"
+	else
+		ok "no failed TFTP transfer"
 	fi
 }
 

@@ -345,6 +345,9 @@ static void test_firmware_captures(void)
 	CHECK_EQ(r.verdict, DHCP_V_REPLY);
 	CHECK_EQ(r.boot.stage, BOOT_STAGE_IPXE);
 	CHECK(!strncmp(r.boot.file, "http://198.18.0.1/boot/", 23));
+	/* ${mac} expands to the whole aa:bb:cc:dd:ee:ff */
+	CHECK_EQ(strlen(r.boot.file), 23 + 17 + 5);
+	CHECK(r.boot.file[23 + 2] == ':' && r.boot.file[23 + 14] == ':');
 	CHECK(reply_opt(&r, &m, DHCP_OPT_IPXE_ENCAP, &n) != NULL);
 	CHECK(run_capture(c, lt, "discover-ovmf-x64.bin", false, &r));
 	CHECK_EQ(r.boot.stage, BOOT_STAGE_PXE);
