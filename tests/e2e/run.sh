@@ -44,6 +44,11 @@ if [ $# -gt 0 ]; then
 else
 	for f in "$DIR"/*.sh; do
 		case "$(basename "$f")" in lib.sh | run.sh | build-node-image.sh) continue ;; esac
+		# Drives the iPXE ROM's shell by typing on the serial console: timing-dependent under
+		# TCG on a loaded machine (see docs/e2e.md), so only on request: E2E_ALL=1 or by name.
+		case "$(basename "$f")" in boot_bios_ipxe_http.sh)
+			[ "${E2E_ALL:-0}" = 1 ] || { echo "# not run by default: $(basename "$f") (E2E_ALL=1 runs it)"; continue; } ;;
+		esac
 		scripts+=("$f")
 	done
 fi
