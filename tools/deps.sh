@@ -8,7 +8,7 @@ PKGS_BUILD="gcc clang clang-format libclang-rt-14-dev meson ninja-build pkg-conf
 PKGS_E2E="qemu-system-x86 qemu-system-data ipxe-qemu ovmf ipxe tshark linux-image-amd64
 	pxelinux syslinux-common
 	busybox-static cpio gzip"
-PKGS_TEST="sqlite3 busybox-static isc-dhcp-client dhcpcd-base dnsmasq-base isc-dhcp-relay util-linux python3 iproute2 nftables tftp-hpa atftp curl procps"
+PKGS_TEST="kea-admin sqlite3 busybox-static isc-dhcp-client dhcpcd-base dnsmasq-base isc-dhcp-relay util-linux python3 iproute2 nftables tftp-hpa atftp curl procps"
 
 want="$PKGS_BUILD"
 case "${1:-build}" in
