@@ -356,9 +356,15 @@ static int finish_reply(struct pctx *p, struct dhcp_reply_builder *rb, uint8_t t
 	if (n < 0)
 		return drop(p, DHCP_DROP_TOO_BIG);
 	p->out->reply_len = (size_t)n;
-	for (unsigned code = 1; code < 255 && p->out->ndropped < sizeof(p->out->dropped); code++)
-		if (dhcp_rb_dropped(rb, (uint8_t)code))
-			p->out->dropped[p->out->ndropped++] = (uint8_t)code;
+	/* options left out for room: look only at the bitmap bytes that have any (hot path) */
+	for (unsigned byte = 0; byte < sizeof(rb->dropped); byte++) {
+		for (unsigned bit = 0; rb->dropped[byte] && bit < 8; bit++) {
+			unsigned code = byte * 8 + bit;
+			if (dhcp_rb_dropped(rb, (uint8_t)code) &&
+			    p->out->ndropped < sizeof(p->out->dropped))
+				p->out->dropped[p->out->ndropped++] = (uint8_t)code;
+		}
+	}
 	p->out->max_reply = max;
 	p->out->verdict = DHCP_V_REPLY;
 	p->out->type_out = type;
