@@ -39,6 +39,7 @@ enum key_type {
 	K_UNKNOWN,  /* allow|deny */
 	K_LOADER,   /* ipxe|pxelinux|grub */
 	K_DISKLESS, /* none|nfs|ram */
+	K_EXPORTS,  /* kernel|ganesha */
 	K_VAR,	    /* var.NAME = value: appends to a struct config_vars */
 };
 
@@ -108,6 +109,14 @@ static const struct key_def keys[] = {
 	{"boot", "default-profile", K_STR, O_ROOT, OFF(boot.default_profile), 0, 0, NULL},
 	{"boot", "templates", K_PATH, O_ROOT, OFF(boot.templates), 0, 0, NULL},
 	{"boot", "server", K_STR, O_ROOT, OFF(boot.server), 0, 0, NULL},
+	{"diskless", "root", K_PATH, O_ROOT, OFF(diskless.root), 0, 0, "/srv/pxed/diskless"},
+	{"diskless", "images", K_PATH, O_ROOT, OFF(diskless.images), 0, 0, NULL},
+	{"diskless", "nfs-server", K_STR, O_ROOT, OFF(diskless.nfs_server), 0, 0, NULL},
+	{"diskless", "nfs-options", K_STR, O_ROOT, OFF(diskless.nfs_options), 0, 0, "vers=3,tcp"},
+	{"diskless", "exports", K_EXPORTS, O_ROOT, OFF(diskless.exports_format), 0, 0, "kernel"},
+	{"diskless", "exports-file", K_PATH, O_ROOT, OFF(diskless.exports_file), 0, 0, NULL},
+	{"diskless", "exports-reload", K_STR, O_ROOT, OFF(diskless.exports_reload), 0, 0, NULL},
+	{"diskless", "export-network", K_NET, O_ROOT, OFF(diskless.export_net), 0, 0, NULL},
 	{"tftp", "netascii-max-bytes", K_U64, O_ROOT, OFF(tftp.netascii_max_bytes), 0, 1ull << 32,
 	 "16777216"},
 };
@@ -176,6 +185,13 @@ static const struct key_def obj_keys[] = {
 	{"profile", "install", K_BOOL, O_PROFILE, POFF(install), 0, 0, NULL},
 	{"profile", "diskless", K_DISKLESS, O_PROFILE, POFF(diskless), 0, 0, NULL},
 	{"profile", "description", K_STR, O_PROFILE, POFF(description), 0, 0, NULL},
+	{"profile", "template", K_PATH, O_PROFILE, POFF(template), 0, 0, NULL},
+	{"profile", "shared-root", K_BOOL, O_PROFILE, POFF(shared_root), 0, 0, NULL},
+	{"profile", "per-node", K_STR, O_PROFILE, POFF(per_node), 0, 0, NULL},
+	{"profile", "nfs-options", K_STR, O_PROFILE, POFF(nfs_options), 0, 0, NULL},
+	{"profile", "mounts", K_STR, O_PROFILE, POFF(mounts), 0, 0, NULL},
+	{"profile", "overlay", K_PATH, O_PROFILE, POFF(overlay), 0, 0, NULL},
+	{"profile", "squashfs", K_BOOL, O_PROFILE, POFF(squashfs), 0, 0, NULL},
 	{"profile", "var.*", K_VAR, O_PROFILE, POFF(vars), 0, 0, NULL},
 	{"group", "match-mac", K_STR, O_GROUP, GOFF(match_mac), 0, 0, NULL},
 	{"group", "match-arch", K_STR, O_GROUP, GOFF(match_arch), 0, 0, NULL},
@@ -419,6 +435,13 @@ static const char *apply_value(void *obj, const struct key_def *k, const char *v
 			}
 		return "expected none, nfs or ram";
 	}
+	case K_EXPORTS:
+		if (!strcasecmp(v, "kernel") || !strcasecmp(v, "ganesha")) {
+			*(enum exports_format *)slot =
+				!strcasecmp(v, "ganesha") ? EXPORTS_GANESHA : EXPORTS_KERNEL;
+			return NULL;
+		}
+		return "expected kernel or ganesha";
 	case K_VAR: return "internal error: variables go through apply_var";
 	}
 	return "internal error: unknown key type";
@@ -782,6 +805,86 @@ static void validate_inventory(struct pxed_config *c, struct config_errors *errs
 	if (c->boot.default_profile && !config_profile_by_name(c, c->boot.default_profile))
 		add_error(errs, "%s: boot.default-profile %s does not exist", where,
 			  c->boot.default_profile);
+	for (size_t i = 0; i < c->nprofiles; i++) {
+		const struct config_profile *p = &c->profiles[i];
+		const char *why = NULL;
+		if (p->diskless == DISKLESS_RAM && !p->template)
+			add_error(errs, "%s:%d: [profile %s] diskless = ram needs template = DIR or TAR",
+				  where, p->line, p->name);
+		if (p->mounts && config_mounts_parse(p->mounts, NULL, 0, &why) < 0)
+			add_error(errs, "%s:%d: [profile %s] mounts: %s", where, p->line, p->name,
+				  why);
+		if (p->diskless != DISKLESS_NFS && (p->shared_root || p->mounts || p->per_node))
+			add_error(errs,
+				  "%s:%d: [profile %s] shared-root, per-node and mounts need diskless = nfs",
+				  where, p->line, p->name);
+		if (p->diskless != DISKLESS_RAM && (p->overlay || p->squashfs))
+			add_error(errs, "%s:%d: [profile %s] overlay and squashfs need diskless = ram",
+				  where, p->line, p->name);
+	}
+}
+
+/* "DIR:MOUNTPOINT[:ro|rw], ...": DIR and MOUNTPOINT absolute, no ':' or spaces inside. */
+int config_mounts_parse(const char *s, struct config_mount *out, size_t cap, const char **why)
+{
+	size_t n = 0;
+	const char *p = s;
+	while (*p) {
+		while (*p == ' ' || *p == ',' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		const char *e = p;
+		while (*e && *e != ',')
+			e++;
+		char item[512];
+		size_t len = (size_t)(e - p);
+		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len >= sizeof(item)) {
+			*why = "entry too long";
+			return -1;
+		}
+		memcpy(item, p, len);
+		item[len] = 0;
+		char *dir = item, *mp = strchr(item, ':'), *mode = NULL;
+		if (!mp) {
+			*why = "expected DIR:MOUNTPOINT[:ro|rw]";
+			return -1;
+		}
+		*mp++ = 0;
+		mode = strchr(mp, ':');
+		if (mode)
+			*mode++ = 0;
+		if (strlen(dir) >= sizeof(out->dir) || strlen(mp) >= sizeof(out->mountpoint)) {
+			*why = "path too long";
+			return -1;
+		}
+		if (dir[0] != '/' || mp[0] != '/' || strchr(dir, ' ') || strchr(mp, ' ') ||
+		    strstr(dir, "/..") || strstr(mp, "/..")) {
+			*why = "DIR and MOUNTPOINT must be absolute paths without spaces or \"..\"";
+			return -1;
+		}
+		bool rw = false;
+		if (mode && !strcmp(mode, "rw"))
+			rw = true;
+		else if (mode && strcmp(mode, "ro")) {
+			*why = "the mode after the mount point is ro or rw";
+			return -1;
+		}
+		if (out && n < cap) {
+			memcpy(out[n].dir, dir, strlen(dir) + 1);
+			memcpy(out[n].mountpoint, mp, strlen(mp) + 1);
+			out[n].rw = rw;
+		}
+		n++;
+		if (n > CONFIG_MAX_MOUNTS) {
+			*why = "too many mounts (at most 16)";
+			return -1;
+		}
+		p = e;
+	}
+	return (int)n;
 }
 
 /* Cross-key checks after everything is loaded. */
@@ -966,6 +1069,10 @@ static void value_str(const struct pxed_config *c, const struct key_def *k, char
 		snprintf(out, cap, "%s", m[*(const enum dhcp_mode *)slot]);
 		break;
 	}
+	case K_EXPORTS:
+		snprintf(out, cap, "%s",
+			 *(const enum exports_format *)slot == EXPORTS_GANESHA ? "ganesha" : "kernel");
+		break;
 	default: snprintf(out, cap, "(see the file)"); break;
 	case K_BOOL: snprintf(out, cap, "%s", *(const bool *)slot ? "yes" : "no"); break;
 	case K_UINT: snprintf(out, cap, "%u", *(const unsigned *)slot); break;

@@ -149,6 +149,13 @@ struct config_profile {
 	char *kickstart;	 /* template file (kickstart, preseed, autoinstall user-data) */
 	bool install; /* an installer: boots only while the node's reinstall flag is set */
 	enum diskless_mode diskless;
+	char *template;	   /* diskless: template root (nfs: a directory; ram: a directory or a tar) */
+	bool shared_root;  /* nfs: one read-only root for all nodes + a small per-node tree */
+	char *per_node;	   /* nfs: comma-separated paths (globs) sync keeps from the node's tree */
+	char *nfs_options; /* nfs: mount options after nfsroot=SERVER:PATH, (NULL: diskless.nfs-options) */
+	char *mounts;	   /* nfs: "DIR:MOUNTPOINT[:ro|rw], ..." extra NFS mounts in the fstab */
+	char *overlay;	   /* ram: directory of per-node overlay templates */
+	bool squashfs;	   /* ram: also build a squashfs of the image */
 	char *description;
 	struct config_vars vars;
 };
@@ -189,6 +196,20 @@ struct config_http {
 	unsigned timeout_s;
 };
 
+enum exports_format { EXPORTS_KERNEL, EXPORTS_GANESHA };
+
+/* [diskless]: where node trees and images live and how they are exported. */
+struct config_diskless {
+	char *root;	       /* per-node trees <root>/<node>, shared roots <root>/shared/<profile> */
+	char *images;	       /* built RAM-root archives (NULL: <state-dir>/images) */
+	char *nfs_server;      /* address nodes mount from (NULL: boot.server, else per request) */
+	char *nfs_options;     /* default mount options, e.g. "vers=3,tcp" */
+	enum exports_format exports_format;
+	char *exports_file;    /* NULL: /etc/exports.d/pxed.exports or /etc/ganesha/pxed.conf */
+	char *exports_reload;  /* shell command run after writing the exports; NULL: per format */
+	struct net4 export_net; /* shared trees are exported read-only to this network (0: subnets) */
+};
+
 /* [boot]: inventory-wide settings. */
 struct config_boot_global {
 	char *default_profile; /* profile of nodes with none and of unknown clients; NULL: refuse */
@@ -204,6 +225,7 @@ struct pxed_config {
 	struct config_dhcp dhcp;
 	struct config_http http;
 	struct config_boot_global boot;
+	struct config_diskless diskless;
 	size_t nsubnets, nnodes, nprofiles, ngroups;
 	struct config_subnet *subnets;
 	struct config_node *nodes;
@@ -247,6 +269,19 @@ const char *config_var(const struct config_vars *v, const char *key);
 
 /** Subnet containing addr (network byte order), or NULL. */
 const struct config_subnet *config_subnet_for(const struct pxed_config *c, struct in_addr addr);
+
+#define CONFIG_MAX_MOUNTS 16
+/* One entry of a profile's `mounts`: a server directory NFS-mounted at mountpoint on the node. */
+struct config_mount {
+	char dir[240];
+	char mountpoint[240];
+	bool rw;
+};
+/**
+ * Parse "DIR:MOUNTPOINT[:ro|rw], ..." (default ro). Fills up to cap entries of out (may be
+ * NULL) and returns how many there are, or -1 with *why set.
+ */
+int config_mounts_parse(const char *s, struct config_mount *out, size_t cap, const char **why);
 
 /** Write one line per known key with its current value ("tftp.root = /srv/tftp"). */
 void config_dump(const struct pxed_config *c, char *out, size_t cap);
