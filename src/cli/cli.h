@@ -20,5 +20,9 @@ int cmd_status(int argc, char **argv);
 int cmd_node(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_leases(int argc, char **argv);
+/* pxed diskless create|sync|exports|list ... (cmd_diskless.c); image|overlay go to
+ * cmd_diskless_image (cmd_diskless_image.c). argv[0] is the subcommand. */
+int cmd_diskless(int argc, char **argv);
+int cmd_diskless_image(int argc, char **argv);
 
 #endif

@@ -100,6 +100,8 @@ int main(int argc, char **argv)
 		return cmd_node(argc - 2, argv + 2);
 	if (!strcmp(cmd, "render"))
 		return cmd_render(argc - 2, argv + 2);
+	if (!strcmp(cmd, "diskless"))
+		return cmd_diskless(argc - 2, argv + 2);
 	fprintf(stderr, "pxed: unknown command \"%s\"\n", cmd);
 	usage(stderr);
 	return 2;

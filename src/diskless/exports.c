@@ -1,0 +1,2 @@
+/* diskless/exports.c: see exports.h. (being written) */
+#include "diskless/exports.h"

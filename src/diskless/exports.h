@@ -1,0 +1,3 @@
+#ifndef PXED_DISKLESS_EXPORTS_H
+#define PXED_DISKLESS_EXPORTS_H
+#endif

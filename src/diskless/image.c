@@ -1,0 +1,2 @@
+/* diskless/image.c: see image.h. (being written) */
+#include "diskless/image.h"

@@ -1,0 +1,3 @@
+#ifndef PXED_DISKLESS_IMAGE_H
+#define PXED_DISKLESS_IMAGE_H
+#endif

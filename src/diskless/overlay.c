@@ -1,0 +1,2 @@
+/* diskless/overlay.c: see overlay.h. (being written) */
+#include "diskless/overlay.h"

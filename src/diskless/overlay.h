@@ -1,0 +1,3 @@
+#ifndef PXED_DISKLESS_OVERLAY_H
+#define PXED_DISKLESS_OVERLAY_H
+#endif

@@ -1,0 +1,2 @@
+/* diskless/tree.c: see tree.h. (being written) */
+#include "diskless/tree.h"

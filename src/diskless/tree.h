@@ -1,0 +1,3 @@
+#ifndef PXED_DISKLESS_TREE_H
+#define PXED_DISKLESS_TREE_H
+#endif
