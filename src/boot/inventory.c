@@ -173,6 +173,67 @@ static void initrd_urls(const struct boot_ctx *b, char *out, size_t cap)
 	}
 }
 
+/* diskless.root/<node>, or the shared root of a shared-root profile; false when neither. */
+static bool nfs_path(const struct boot_ctx *b, char *out, size_t cap)
+{
+	const struct config_profile *p = b->profile;
+	if (!p || p->diskless != DISKLESS_NFS || (!p->shared_root && !b->node))
+		return false;
+	int n = p->shared_root ? snprintf(out, cap, "%s/shared/%s", b->cfg->diskless.root, p->name)
+			       : snprintf(out, cap, "%s/%s", b->cfg->diskless.root, b->node->name);
+	return n > 0 && (size_t)n < cap;
+}
+
+static const char *nfs_server(const struct boot_ctx *b)
+{
+	const struct pxed_config *c = b->cfg;
+	return c->diskless.nfs_server ? c->diskless.nfs_server
+	       : c->boot.server	      ? c->boot.server
+				      : b->server;
+}
+
+int diskless_root_path(const struct boot_ctx *b, char *out, size_t cap)
+{
+	char path[512];
+	if (!nfs_path(b, path, sizeof(path)))
+		return -1;
+	int n = snprintf(out, cap, "%s:%s", nfs_server(b), path);
+	return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+/* nfs-* (diskless = nfs) and image-url / overlay-url (diskless = ram). */
+static const char *diskless_var(const struct boot_ctx *b, const char *key, char *buf, size_t cap)
+{
+	const struct config_profile *p = b->profile;
+	if (!p || p->diskless == DISKLESS_NONE)
+		return NULL;
+	if (p->diskless == DISKLESS_RAM) {
+		if (!strcmp(key, "image-url"))
+			snprintf(buf, cap, "%s/diskless/image/%s.cpio.gz", b->http, p->name);
+		else if (!strcmp(key, "overlay-url") && b->node)
+			snprintf(buf, cap, "%s/diskless/overlay/%s.cpio.gz", b->http,
+				 b->node->name);
+		else
+			return NULL;
+		return buf;
+	}
+	if (!strcmp(key, "nfs-server"))
+		return nfs_server(b);
+	if (!strcmp(key, "nfs-options")) {
+		const char *o = p->nfs_options ? p->nfs_options : b->cfg->diskless.nfs_options;
+		return o ? o : "";
+	}
+	if (!strcmp(key, "nfs-path"))
+		return nfs_path(b, buf, cap) ? buf : NULL;
+	if (!strcmp(key, "nfs-root"))
+		return diskless_root_path(b, buf, cap) == 0 ? buf : NULL;
+	if (!strcmp(key, "nfs-rw") && p->shared_root && b->node) {
+		snprintf(buf, cap, "%s:%s/%s", nfs_server(b), b->cfg->diskless.root, b->node->name);
+		return buf;
+	}
+	return NULL;
+}
+
 /* Built-in variables. */
 static const char *builtin(const struct boot_ctx *b, const char *key, char *buf, size_t cap)
 {
@@ -212,7 +273,7 @@ static const char *builtin(const struct boot_ctx *b, const char *key, char *buf,
 		initrd_urls(b, buf, cap);
 		return buf;
 	}
-	return NULL;
+	return diskless_var(b, key, buf, cap);
 }
 
 const char *boot_var(const struct boot_ctx *b, const char *key, char *buf, size_t cap)

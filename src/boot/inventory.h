@@ -59,7 +59,9 @@ int inventory_resolve(const struct pxed_config *cfg, const struct boot_facts *f,
 /**
  * Value of variable key for b: node var.*, then group var.*, then profile var.*, then the
  * built-ins: server, http, ip, mac, mac-hyphen (aa-bb-..), name, hostname, profile, arch,
- * ks-url (http://SERVER/ks/NAME?token=...), up-url, kernel-url, initrd-urls. NULL if unknown.
+ * ks-url (http://SERVER/ks/NAME?token=...), up-url, kernel-url, initrd-urls; for diskless = nfs
+ * profiles nfs-server, nfs-path, nfs-root, nfs-options, nfs-rw (shared-root); for diskless = ram
+ * image-url and overlay-url (known nodes). NULL if unknown.
  * buf (cap bytes) holds computed values.
  */
 const char *boot_var(const struct boot_ctx *b, const char *key, char *buf, size_t cap);
@@ -74,6 +76,14 @@ int boot_expand_into(const struct boot_ctx *b, const char *tmpl, struct sbuf *ou
 
 /** "http://SERVER[:PORT]/" + path, or path itself when it already has a scheme. */
 void boot_url(const struct boot_ctx *b, const char *path, char *out, size_t cap);
+
+/**
+ * The NFS root of b as "SERVER:PATH" (DHCP option 17, ${nfs-root}): SERVER is diskless.nfs-server,
+ * else boot.server, else b->server; PATH is diskless.root/NODE, or diskless.root/shared/PROFILE
+ * for shared-root profiles. Returns 0, or -1 when b is not an NFS-root machine (no diskless = nfs
+ * profile, or an unknown machine of a per-node profile) or out (cap bytes) is too small.
+ */
+int diskless_root_path(const struct boot_ctx *b, char *out, size_t cap);
 
 /** True if mac (aa:bb:cc:dd:ee:ff) matches one of the comma-separated globs. */
 bool inventory_mac_matches(const char *globs, const char *mac);

@@ -13,15 +13,50 @@ static int done(struct sbuf *out)
 	return out->failed ? -ENOMEM : 0;
 }
 
+/* Does the command line (len bytes of s) have a root= parameter? */
+static bool has_root(const char *s, size_t len)
+{
+	for (size_t i = 0; i + 5 <= len; i++)
+		if ((i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t') && !strncmp(s + i, "root=", 5))
+			return true;
+	return false;
+}
+
+/* diskless = nfs without root=: the NFS root parameters (docs/diskless.md). */
+static int nfs_root_params(const struct boot_ctx *b, struct sbuf *out, size_t start)
+{
+	const struct config_profile *p = b->profile;
+	char path[512], opts[256], tmpl[256];
+	if (p->diskless != DISKLESS_NFS || has_root(out->p ? out->p + start : "", out->len - start))
+		return 0;
+	if (diskless_root_path(b, path, sizeof(path)) < 0)
+		return 0;
+	const char *o = boot_var(b, "nfs-options", opts, sizeof(opts));
+	snprintf(tmpl, sizeof(tmpl), "%sroot=/dev/nfs nfsroot=${nfs-root}%s ip=dhcp %s",
+		 out->len > start ? " " : "", o && *o ? ",${nfs-options}" : "",
+		 !p->shared_root ? "rw"
+		 : b->node	 ? "ro pxed.rw=${nfs-rw}"
+				 : "ro");
+	return boot_expand_into(b, tmpl, out);
+}
+
 int render_cmdline(const struct boot_ctx *b, struct sbuf *out)
 {
-	if (!b->profile || !b->profile->cmdline)
+	if (!b->profile)
 		return done(out);
-	return boot_expand_into(b, b->profile->cmdline, out);
+	size_t start = out->len;
+	if (b->profile->cmdline) {
+		int rc = boot_expand_into(b, b->profile->cmdline, out);
+		if (rc < 0)
+			return rc;
+	}
+	int rc = nfs_root_params(b, out, start);
+	return rc < 0 ? rc : done(out);
 }
 
 /* Each initrd path of the profile, in order; fn(ctx, path). */
-static void each_initrd(const struct boot_ctx *b, void (*fn)(void *, const char *), void *ctx)
+static void each_profile_initrd(const struct boot_ctx *b, void (*fn)(void *, const char *),
+				void *ctx)
 {
 	const char *p = b->profile->initrd;
 	while (p && *p) {
@@ -34,6 +69,20 @@ static void each_initrd(const struct boot_ctx *b, void (*fn)(void *, const char 
 		fn(ctx, path);
 		p += n;
 	}
+}
+
+/* The profile's initrds, then for diskless = ram the image and (known nodes) the overlay URL:
+ * the kernel unpacks several initrds in order, later files overriding earlier ones. */
+static void each_initrd(const struct boot_ctx *b, void (*fn)(void *, const char *), void *ctx)
+{
+	char url[640];
+	each_profile_initrd(b, fn, ctx);
+	if (b->profile->diskless != DISKLESS_RAM)
+		return;
+	if (boot_var(b, "image-url", url, sizeof(url)))
+		fn(ctx, url);
+	if (boot_var(b, "overlay-url", url, sizeof(url)))
+		fn(ctx, url);
 }
 
 static const char *base_name(const char *path)
@@ -85,7 +134,7 @@ int render_ipxe(const struct boot_ctx *b, struct sbuf *out)
 	boot_url(b, b->profile->kernel, url, sizeof(url));
 	sbuf_printf(out, "echo pxed: booting %s\nkernel %s", b->profile->name, url);
 	each_initrd(b, ipxe_initrd_arg, &r);
-	if (b->profile->cmdline) {
+	if (b->profile->cmdline || b->profile->diskless == DISKLESS_NFS) {
 		sbuf_puts(out, " ");
 		int rc = render_cmdline(b, out);
 		if (rc < 0)
@@ -115,7 +164,7 @@ int render_pxelinux(const struct boot_ctx *b, struct sbuf *out)
 	struct rctx r = {b, out};
 	sbuf_printf(out, "DEFAULT pxed\nPROMPT 0\nTIMEOUT 1\nLABEL pxed\n  KERNEL %s\n",
 		    b->profile->kernel);
-	if (b->profile->initrd) {
+	if (b->profile->initrd || b->profile->diskless == DISKLESS_RAM) {
 		sbuf_puts(out, "  INITRD ");
 		each_initrd(b, pxl_initrd, &r);
 		sbuf_puts(out, "\n");
@@ -160,7 +209,7 @@ int render_grub(const struct boot_ctx *b, struct sbuf *out)
 	sbuf_printf(out, "set timeout=0\ninsmod http\nmenuentry \"pxed: %s\" {\n  linux %s ",
 		    b->profile->name, k);
 	int rc = render_cmdline(b, out);
-	if (b->profile->initrd) {
+	if (b->profile->initrd || b->profile->diskless == DISKLESS_RAM) {
 		sbuf_puts(out, "\n  initrd");
 		each_initrd(b, grub_initrd, &r);
 	}

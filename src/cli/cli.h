@@ -20,9 +20,17 @@ int cmd_status(int argc, char **argv);
 int cmd_node(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_leases(int argc, char **argv);
-/* pxed diskless create|sync|exports|list ... (cmd_diskless.c); image|overlay go to
+/* pxed diskless create|sync|exports ... (cmd_diskless.c); image|overlay go to
  * cmd_diskless_image (cmd_diskless_image.c). argv[0] is the subcommand. */
 int cmd_diskless(int argc, char **argv);
 int cmd_diskless_image(int argc, char **argv);
+
+struct pxed_config;
+/**
+ * The diskless part of `pxed check` (only when some profile has diskless = nfs): exports that
+ * belong to no node, nodes without a tree, trees without a (matching) stamp or node, a stale
+ * exports file. Prints one "diskless: ..." line per problem on stdout; returns their number.
+ */
+int diskless_check(const struct pxed_config *c);
 
 #endif

@@ -15,6 +15,7 @@ static void usage(FILE *f)
 		   "       pxed node NAME reinstall|cancel [-c FILE] [-o ...]\n"
 		   "       pxed render NODE|MAC [--arch bios|uefi-x64|arm64|http|ipxe] "
 		   "[--server ADDR] [--reinstall] [-c FILE] [-o ...]\n"
+		   "       pxed diskless create|sync|exports|image|overlay ... (docs/diskless.md)\n"
 		   "       pxed --version\n"
 		   "Configuration keys and errors: docs/config.md, docs/tftp.md.\n");
 }
@@ -65,7 +66,11 @@ int cmd_check(int argc, char **argv)
 			config_dump(cfg, buf, sizeof(buf));
 			fputs(buf, stdout);
 		}
-		fprintf(stderr, "%s: configuration OK\n", a.file ? a.file : "(command line)");
+		if (diskless_check(cfg) > 0)
+			rc = 1;
+		else
+			fprintf(stderr, "%s: configuration OK\n",
+				a.file ? a.file : "(command line)");
 	}
 	config_errors_clear(&errs);
 	config_unref(cfg);

@@ -809,17 +809,20 @@ static void validate_inventory(struct pxed_config *c, struct config_errors *errs
 		const struct config_profile *p = &c->profiles[i];
 		const char *why = NULL;
 		if (p->diskless == DISKLESS_RAM && !p->template)
-			add_error(errs, "%s:%d: [profile %s] diskless = ram needs template = DIR or TAR",
+			add_error(errs,
+				  "%s:%d: [profile %s] diskless = ram needs template = DIR or TAR",
 				  where, p->line, p->name);
 		if (p->mounts && config_mounts_parse(p->mounts, NULL, 0, &why) < 0)
 			add_error(errs, "%s:%d: [profile %s] mounts: %s", where, p->line, p->name,
 				  why);
 		if (p->diskless != DISKLESS_NFS && (p->shared_root || p->mounts || p->per_node))
 			add_error(errs,
-				  "%s:%d: [profile %s] shared-root, per-node and mounts need diskless = nfs",
+				  "%s:%d: [profile %s] shared-root, per-node and mounts need "
+				  "diskless = nfs",
 				  where, p->line, p->name);
 		if (p->diskless != DISKLESS_RAM && (p->overlay || p->squashfs))
-			add_error(errs, "%s:%d: [profile %s] overlay and squashfs need diskless = ram",
+			add_error(errs,
+				  "%s:%d: [profile %s] overlay and squashfs need diskless = ram",
 				  where, p->line, p->name);
 	}
 }
@@ -958,7 +961,8 @@ static void free_object(char *o, enum key_obj kind)
 	for (size_t k = 0; k < NOBJKEYS; k++) {
 		if (obj_keys[k].obj != kind)
 			continue;
-		if (obj_keys[k].type == K_STR || obj_keys[k].type == K_HOSTNAME)
+		if (obj_keys[k].type == K_STR || obj_keys[k].type == K_PATH ||
+		    obj_keys[k].type == K_HOSTNAME)
 			free(*(char **)(o + obj_keys[k].off));
 		if (obj_keys[k].type == K_VAR) {
 			struct config_vars *v = (struct config_vars *)(o + obj_keys[k].off);
@@ -1071,7 +1075,8 @@ static void value_str(const struct pxed_config *c, const struct key_def *k, char
 	}
 	case K_EXPORTS:
 		snprintf(out, cap, "%s",
-			 *(const enum exports_format *)slot == EXPORTS_GANESHA ? "ganesha" : "kernel");
+			 *(const enum exports_format *)slot == EXPORTS_GANESHA ? "ganesha"
+									       : "kernel");
 		break;
 	default: snprintf(out, cap, "(see the file)"); break;
 	case K_BOOL: snprintf(out, cap, "%s", *(const bool *)slot ? "yes" : "no"); break;

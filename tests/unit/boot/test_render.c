@@ -204,8 +204,119 @@ static void test_cfg_names(void)
 	CHECK_STR(hex, "C0A80115");
 }
 
+/* diskless = nfs: root= parameters appended when the cmdline has none; diskless = ram: the
+ * image and overlay initrds after the profile's own. */
+static struct pxed_config *load_diskless(void)
+{
+	const char *o[] = {
+		"diskless.root=/srv/dl",
+		"diskless.nfs-server=10.0.0.5",
+		"profile.nfs.kernel=dl/bzImage",
+		"profile.nfs.cmdline=console=ttyS0",
+		"profile.nfs.diskless=nfs",
+		"profile.own.kernel=dl/bzImage",
+		"profile.own.cmdline=root=/dev/nfs nfsroot=${nfs-root}",
+		"profile.own.diskless=nfs",
+		"profile.shr.kernel=dl/bzImage",
+		"profile.shr.diskless=nfs",
+		"profile.shr.shared-root=yes",
+		"profile.shr.nfs-options=vers=4",
+		"profile.ram.kernel=dl/bzImage",
+		"profile.ram.initrd=dl/base.img",
+		"profile.ram.cmdline=rdinit=/sbin/init",
+		"profile.ram.diskless=ram",
+		"profile.ram.template=/srv/tmpl",
+		"node.a.mac=52:54:00:00:01:01",
+		"node.a.profile=nfs",
+		"node.b.mac=52:54:00:00:01:02",
+		"node.b.profile=own",
+		"node.c.mac=52:54:00:00:01:03",
+		"node.c.profile=shr",
+		"node.d.mac=52:54:00:00:01:04",
+		"node.d.profile=ram",
+		"group.unknown-ram.match-mac=52:54:00:00:02:*",
+		"group.unknown-ram.profile=ram",
+	};
+	struct config_errors e = {0};
+	struct pxed_config *c = config_load(NULL, o, sizeof(o) / sizeof(o[0]), false, &e);
+	for (size_t i = 0; i < e.n; i++)
+		fprintf(stderr, "config: %s\n", e.msg[i]);
+	if (!c)
+		abort();
+	return c;
+}
+
+static void resolve_dl(const struct pxed_config *c, uint8_t b4, uint8_t last, struct boot_ctx *b)
+{
+	uint8_t mac[6] = {0x52, 0x54, 0, 0, b4, last};
+	struct boot_facts f = {.mac = mac, .server = "198.18.0.1", .arch = 0};
+	inventory_resolve(c, &f, b);
+}
+
+static void test_diskless(void)
+{
+	struct pxed_config *c = load_diskless();
+	struct boot_ctx b;
+	struct sbuf s;
+	char out[256];
+	resolve_dl(c, 1, 1, &b);
+	sbuf_init(&s);
+	CHECK_EQ(render_cmdline(&b, &s), 0);
+	CHECK_STR(s.p,
+		  "console=ttyS0 root=/dev/nfs nfsroot=10.0.0.5:/srv/dl/a,vers=3,tcp ip=dhcp rw");
+	sbuf_free(&s);
+	CHECK_EQ(diskless_root_path(&b, out, sizeof(out)), 0);
+	CHECK_STR(out, "10.0.0.5:/srv/dl/a");
+	CHECK_STR(boot_var(&b, "nfs-path", out, sizeof(out)), "/srv/dl/a");
+	CHECK_STR(boot_var(&b, "nfs-options", out, sizeof(out)), "vers=3,tcp");
+	CHECK(boot_var(&b, "nfs-rw", out, sizeof(out)) == NULL);
+	CHECK(boot_var(&b, "image-url", out, sizeof(out)) == NULL);
+	resolve_dl(c, 1, 2, &b); /* its own root= wins */
+	sbuf_init(&s);
+	render_cmdline(&b, &s);
+	CHECK_STR(s.p, "root=/dev/nfs nfsroot=10.0.0.5:/srv/dl/b");
+	sbuf_free(&s);
+	resolve_dl(c, 1, 3, &b); /* shared root */
+	sbuf_init(&s);
+	render_ipxe(&b, &s);
+	CHECK(strstr(s.p, "kernel http://198.18.0.1/dl/bzImage root=/dev/nfs "
+			  "nfsroot=10.0.0.5:/srv/dl/shared/shr,vers=4 ip=dhcp ro "
+			  "pxed.rw=10.0.0.5:/srv/dl/c\n") != NULL);
+	sbuf_free(&s);
+	CHECK_STR(boot_var(&b, "nfs-rw", out, sizeof(out)), "10.0.0.5:/srv/dl/c");
+	resolve_dl(c, 1, 4, &b); /* ram */
+	CHECK_EQ(diskless_root_path(&b, out, sizeof(out)), -1);
+	sbuf_init(&s);
+	render_ipxe(&b, &s);
+	CHECK(strstr(s.p, "kernel http://198.18.0.1/dl/bzImage initrd=base.img initrd=ram.cpio.gz "
+			  "initrd=d.cpio.gz rdinit=/sbin/init\n"
+			  "initrd http://198.18.0.1/dl/base.img\n"
+			  "initrd http://198.18.0.1/diskless/image/ram.cpio.gz\n"
+			  "initrd http://198.18.0.1/diskless/overlay/d.cpio.gz\nboot\n") != NULL);
+	sbuf_free(&s);
+	sbuf_init(&s);
+	render_pxelinux(&b, &s);
+	CHECK(strstr(s.p, "  INITRD dl/base.img,http://198.18.0.1/diskless/image/ram.cpio.gz,"
+			  "http://198.18.0.1/diskless/overlay/d.cpio.gz\n") != NULL);
+	sbuf_free(&s);
+	sbuf_init(&s);
+	render_grub(&b, &s);
+	CHECK(strstr(s.p, "  initrd (http,198.18.0.1)/dl/base.img "
+			  "(http,198.18.0.1)/diskless/image/ram.cpio.gz "
+			  "(http,198.18.0.1)/diskless/overlay/d.cpio.gz\n") != NULL);
+	sbuf_free(&s);
+	resolve_dl(c, 2, 9, &b); /* unknown machine of a ram profile: no overlay */
+	sbuf_init(&s);
+	render_ipxe(&b, &s);
+	CHECK(strstr(s.p, "diskless/image/ram.cpio.gz\nboot\n") != NULL);
+	CHECK(strstr(s.p, "overlay") == NULL);
+	sbuf_free(&s);
+	config_unref(c);
+}
+
 int main(void)
 {
+	RUN(test_diskless);
 	RUN(test_resolution);
 	RUN(test_ipxe);
 	RUN(test_pxelinux_grub);
