@@ -7,7 +7,8 @@ PKGS_BUILD="gcc clang clang-format libclang-rt-14-dev meson ninja-build pkg-conf
 	libevent-dev libinih-dev libsqlite3-dev libarchive-dev"
 PKGS_E2E="qemu-system-x86 qemu-system-data ipxe-qemu ovmf ipxe tshark linux-image-amd64
 	pxelinux syslinux-common
-	busybox-static cpio gzip"
+	busybox-static cpio gzip
+	nfs-ganesha nfs-ganesha-vfs rpcbind libc6-dev"
 PKGS_TEST="squashfs-tools openssh-client cpio kea-admin sqlite3 busybox-static isc-dhcp-client dhcpcd-base dnsmasq-base isc-dhcp-relay util-linux python3 iproute2 nftables tftp-hpa atftp curl procps"
 
 want="$PKGS_BUILD"
