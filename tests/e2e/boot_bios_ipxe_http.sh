@@ -81,7 +81,8 @@ lab_capture_start || not_ok "tshark captures br0"
 
 # --- the plain PXE ROM's DHCP, on the wire ---------------------------------------------------
 DHCPC="$E2E_DIR/../integration/dhcpc.py"
-if CNS=$(lab_client_ns rom "$MAC" ""); then
+if lab_client_ns rom "$MAC" "" >/dev/null; then
+	CNS=$LAB_CLIENT_NS
 	ip netns exec "$CNS" timeout 30 python3 "$DHCPC" discover --wait 3 \
 		--vendor-class PXEClient:Arch:00000:UNDI:002001 --arch 0 --ndi \
 		--uuid 00112233445566778899aabbccddeeff \

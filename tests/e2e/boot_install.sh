@@ -154,7 +154,8 @@ pxed_log_has "HTTP: the up callback" "http $NODE_IP:[0-9]+ \"GET /up/inst(\?[^\"
 
 # --- /ks from somebody else -----------------------------------------------------------------
 TOKEN=$(grep -aoE -m1 'e2e\.ks=http://198\.18\.0\.1/ks/inst\?token=[0-9a-f]+' "$S1" | sed 's/.*token=//')
-if CNS=$(lab_client_ns cli 52:54:00:e2:e4:0c 198.18.0.12); then
+if lab_client_ns cli 52:54:00:e2:e4:0c 198.18.0.12 >/dev/null; then
+	CNS=$LAB_CLIENT_NS
 	code() { ip netns exec "$CNS" curl -s -m 10 -o "$T/curl.out" -w '%{http_code}' "$1"; }
 	check_eq "client 198.18.0.12: /ks/inst without token refused" 403 \
 		"$(code http://198.18.0.1/ks/inst)"

@@ -41,10 +41,11 @@ lab_setup || {
 }
 
 # The network's own DHCP server: addresses and host names only (no boot file, no DNS).
-DNS_NS=$(lab_client_ns dnsm 52:54:00:e2:e4:02 198.18.0.2) || {
+lab_client_ns dnsm 52:54:00:e2:e4:02 198.18.0.2 >/dev/null || {
 	not_ok "a namespace for dnsmasq on br0"
 	finish
 }
+DNS_NS=$LAB_CLIENT_NS
 ip netns exec "$DNS_NS" dnsmasq --no-daemon --conf-file=/dev/null --port=0 --no-ping \
 	--dhcp-range=198.18.0.50,198.18.0.60,255.255.255.0,600 \
 	--dhcp-host="$MAC,$NODE_IP,$NODE_HOST" --interface=eth0 --bind-interfaces \

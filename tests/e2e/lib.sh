@@ -146,7 +146,11 @@ lab_setup() {
 	ip -n "$LAB_NS" link set lo up &&
 		ip -n "$LAB_NS" link add br0 type bridge forward_delay 0 stp_state 0 &&
 		ip -n "$LAB_NS" addr add "$LAB_ADDR/24" dev br0 &&
+		ip -n "$LAB_NS" link set br0 address 02:18:00:00:00:01 &&
 		ip -n "$LAB_NS" link set br0 up || return 1
+	# A bridge without a fixed MAC takes the lowest MAC of its ports, so it would change as
+	# taps and veths come and go, under clients that cached the old one (seen: 15 s of
+	# unanswered SYNs). Pinned above.
 	PXED_NETNS=$LAB_NS
 	PXED_ADDR=$LAB_ADDR
 }
@@ -404,7 +408,9 @@ lab_pxelinux_files() {
 }
 
 # lab_client_ns NAME MAC ADDR: a namespace NAME-$$ joined to br0 by a veth pair, its eth0 with
-# MAC and ADDR/24 (no routes beyond the connected one). Prints the namespace name.
+# MAC and ADDR/24 (no routes beyond the connected one). Prints the namespace name and sets
+# LAB_CLIENT_NS to it. Call it directly, not in $(...): it registers the namespace for cleanup
+# in the calling shell.
 lab_client_ns() {
 	local ns="$1-$$" mac=$2 addr=$3 veth="v$1"
 	veth=${veth:0:12}
@@ -421,6 +427,7 @@ lab_client_ns() {
 	if [ -n "$addr" ]; then
 		ip -n "$ns" addr add "$addr/24" dev eth0 || return 1
 	fi
+	LAB_CLIENT_NS=$ns
 	echo "$ns"
 }
 

@@ -43,7 +43,7 @@ if [ $# -gt 0 ]; then
 	done
 else
 	for f in "$DIR"/*.sh; do
-		case "$(basename "$f")" in lib.sh | run.sh | build-node-image.sh) continue ;; esac
+		case "$(basename "$f")" in lib.sh | run.sh | build-node-image.sh | nfslib.sh | make-template-root.sh) continue ;; esac
 		# Drives the iPXE ROM's shell by typing on the serial console: timing-dependent under
 		# TCG on a loaded machine (see docs/e2e.md), so only on request: E2E_ALL=1 or by name.
 		case "$(basename "$f")" in boot_bios_ipxe_http.sh)
