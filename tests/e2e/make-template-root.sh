@@ -8,6 +8,9 @@
 #       DISKLESS-UP hostname=<etc/hostname> root=<source of / in /proc/mounts> fstype=<type>
 #     with " template-version=<first line of etc/template-version>" appended when that exists,
 #   - with diskless.hold=N on the kernel command line, prints "diskless: holding N s" and waits,
+#   - prints "diskless: template-note <first line>" when etc/template-note exists, and
+#     "diskless: found /root-written-by-<hostname> from an earlier boot: <its date>" when the
+#     file it writes below is already there,
 #   - writes /root-written-by-<hostname> (the date) into its root, syncs, and prints
 #       diskless: wrote /root-written-by-<hostname>
 #     or DISKLESS-FAILED write /root-written-by-<hostname>: <error>  (e.g. a read-only root),
@@ -92,6 +95,14 @@ if [ -n "${hold:-}" ] && [ "$hold" -gt 0 ] 2>/dev/null; then
 	sleep "$hold"
 fi
 f=/root-written-by-$host
+# What a test can look for after `pxed diskless sync`: a file the template gained, and the file
+# this node wrote on an earlier boot (still in its tree).
+if [ -f /etc/template-note ]; then
+	echo "diskless: template-note $(head -n 1 /etc/template-note)"
+fi
+if [ -f "$f" ]; then
+	echo "diskless: found $f from an earlier boot: $(head -n 1 "$f")"
+fi
 if err=$({ date >"$f" && sync; } 2>&1); then
 	echo "diskless: wrote $f"
 else

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Runs the real-firmware tests (tests/e2e/*.sh except lib.sh, run.sh, build-node-image.sh:
-# firmware_*.sh, the issue 4 boot scenarios boot_*.sh and the demo lab demo.sh), one after the
+# firmware_*.sh, the issue 4 boot scenarios boot_*.sh, the demo lab demo.sh, the NFS probe and
+# the issue 5 diskless scenarios diskless_*.sh), one after the
 # other, each with a hard time limit. Before them it installs what
 # the lab needs, probes once whether KVM works for firmware (else TCG) and builds the node image
 # (cached). Prints PASS/FAIL/SKIP per script and a final line
