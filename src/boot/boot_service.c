@@ -3,11 +3,15 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,14 +22,26 @@
 #include "core/escape.h"
 #include "core/log.h"
 #include "dhcp/dhcp_io.h"
+#include "diskless/image.h"
+#include "diskless/overlay.h"
 #include "http/http_io.h"
 #include "store/store.h"
 #include "tftp/tftp_io.h"
+
+struct image_state;
+struct overlay_state;
 
 struct boot_service {
 	struct pxed_config *cfg;
 	struct store *store;
 	struct dhcp_server *dhcp;
+	/* RAM-root images: built on worker threads that report through a pipe */
+	struct event_base *base;
+	int done_pipe[2];
+	struct event *done_ev;
+	struct image_state *images;
+	struct overlay_state *overlays;
+	atomic_bool cancel;
 };
 
 static int64_t now_ms(void)
@@ -44,6 +60,7 @@ struct boot_service *boot_service_new(struct pxed_config *cfg, struct store *st,
 	svc->cfg = config_ref(cfg);
 	svc->store = st;
 	svc->dhcp = dhcp;
+	svc->done_pipe[0] = svc->done_pipe[1] = -1;
 	return svc;
 }
 
@@ -53,10 +70,13 @@ void boot_service_reload(struct boot_service *svc, struct pxed_config *cfg)
 	svc->cfg = config_ref(cfg);
 }
 
+static void images_free(struct boot_service *svc);
+
 void boot_service_free(struct boot_service *svc)
 {
 	if (!svc)
 		return;
+	images_free(svc);
 	config_unref(svc->cfg);
 	free(svc);
 }
@@ -356,11 +376,9 @@ static int on_http_boot(void *ctx, const struct http_request_info *req, struct h
  * own address (fixed IP or current lease), or with its token. */
 static const struct config_node *authorized_node(struct boot_service *svc,
 						 const struct http_request_info *req,
-						 size_t prefix_len, struct store_node *st,
+						 const char *name, struct store_node *st,
 						 const char **why)
 {
-	char name[80];
-	snprintf(name, sizeof(name), "%s", req->path + prefix_len);
 	const struct config_node *n = config_node_by_name(svc->cfg, name);
 	*why = "no such node";
 	if (!n || node_state(svc, n->name, st) < 0)
@@ -398,7 +416,7 @@ static int on_http_ks(void *ctx, const struct http_request_info *req, struct htt
 	char ip[INET_ADDRSTRLEN], server[INET_ADDRSTRLEN];
 	addr_str(&req->peer, ip, sizeof(ip));
 	addr_str(&req->local, server, sizeof(server));
-	const struct config_node *n = authorized_node(svc, req, 4, &st, &why);
+	const struct config_node *n = authorized_node(svc, req, req->path + 4, &st, &why);
 	if (!n) {
 		char esc[200];
 		str_escape(esc, sizeof(esc), req->path, strlen(req->path));
@@ -436,7 +454,7 @@ static int on_http_up(void *ctx, const struct http_request_info *req, struct htt
 	struct boot_service *svc = ctx;
 	struct store_node st;
 	const char *why;
-	const struct config_node *n = authorized_node(svc, req, 4, &st, &why);
+	const struct config_node *n = authorized_node(svc, req, req->path + 4, &st, &why);
 	if (!n)
 		return strcmp(why, "no such node") ? 403 : 404;
 	char ip[INET_ADDRSTRLEN];
@@ -453,7 +471,8 @@ static void on_http_done(void *ctx, const struct sockaddr_in *peer, const char *
 {
 	struct boot_service *svc = ctx;
 	if (!strncmp(target, "GET /boot/", 10) || !strncmp(target, "GET /ks/", 8) ||
-	    !strncmp(target, "GET /up/", 8) || !strncmp(target, "HEAD ", 5))
+	    !strncmp(target, "GET /diskless/overlay/", 22) || !strncmp(target, "GET /up/", 8) ||
+	    !strncmp(target, "HEAD ", 5))
 		return;
 	char detail[400];
 	snprintf(detail, sizeof(detail), "%.300s %d %llu bytes %.3f s%s", target, status, bytes,
@@ -461,12 +480,409 @@ static void on_http_done(void *ctx, const struct sockaddr_in *peer, const char *
 	boot_service_event(svc, ntohl(peer->sin_addr.s_addr), NULL, "http", detail);
 }
 
+static int images_start(struct boot_service *svc, struct event_base *base);
+static int on_http_image(void *ctx, const struct http_request_info *req,
+			 struct http_response *resp);
+static int on_http_overlay(void *ctx, const struct http_request_info *req,
+			   struct http_response *resp);
+
 void boot_service_attach_http(struct boot_service *svc, struct http_server *http)
 {
 	http_server_set_observer(http, on_http_done, svc);
 	http_server_route(http, "/boot/", on_http_boot, svc);
 	http_server_route(http, "/ks/", on_http_ks, svc);
 	http_server_route(http, "/up/", on_http_up, svc);
+	if (images_start(svc, http_server_base(http)) == 0) {
+		http_server_route(http, "/diskless/image/", on_http_image, svc);
+		http_server_route(http, "/diskless/overlay/", on_http_overlay, svc);
+	}
+}
+
+/* ---- RAM-root images and overlays ------------------------------------------------------------ */
+
+#define IMAGE_FRESH_MS 1000 /* a check younger than this is not repeated for a request */
+
+struct image_job;
+
+/* What pxed knows about the image of one ram profile. */
+struct image_state {
+	char profile[128];
+	struct image_job *job; /* build or check running, or NULL */
+	bool ok;	       /* the last check succeeded: cpio (and squashfs) are current */
+	int64_t checked_ms;    /* when the last check finished (monotonic), 0: never */
+	char key[65];
+	char cpio[4096];
+	char squashfs[4096];
+	char memo_stat[96], memo_sha[65];
+	struct image_state *next;
+};
+
+/* One check-and-build on a worker thread; the requests waiting for it. */
+struct image_job {
+	struct boot_service *svc;
+	struct image_state *st;
+	struct image_spec spec;
+	struct image_result res;
+	int rc;
+	pthread_t th;
+	struct http_deferred **waiters;
+	size_t nwait, capwait;
+	int64_t start_ms;
+};
+
+/* Per-node overlay content keys: Last-Modified is when the content first had its key. */
+struct overlay_state {
+	char node[80];
+	char key[65];
+	int64_t since;
+	struct overlay_state *next;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct image_state *image_state(struct boot_service *svc, const char *profile)
+{
+	for (struct image_state *st = svc->images; st; st = st->next)
+		if (!strcmp(st->profile, profile))
+			return st;
+	struct image_state *st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	snprintf(st->profile, sizeof(st->profile), "%s", profile);
+	st->next = svc->images;
+	svc->images = st;
+	return st;
+}
+
+static void *image_worker(void *arg)
+{
+	struct image_job *job = arg;
+	job->rc = image_ensure(&job->spec, &job->res);
+	ssize_t w;
+	do
+		w = write(job->svc->done_pipe[1], &job, sizeof(job));
+	while (w < 0 && errno == EINTR);
+	return NULL;
+}
+
+/* Start a check (and build when needed) of profile p's image, unless one runs. */
+static struct image_job *image_job_start(struct boot_service *svc, const struct config_profile *p)
+{
+	struct image_state *st = image_state(svc, p->name);
+	if (!st)
+		return NULL;
+	if (st->job)
+		return st->job;
+	struct image_job *job = calloc(1, sizeof(*job));
+	if (!job)
+		return NULL;
+	job->svc = svc;
+	job->st = st;
+	job->start_ms = mono_ms();
+	snprintf(job->spec.profile, sizeof(job->spec.profile), "%s", p->name);
+	snprintf(job->spec.template_path, sizeof(job->spec.template_path), "%s",
+		 p->template ? p->template : "");
+	image_dir(svc->cfg->diskless.images, svc->cfg->server.state_dir, job->spec.images_dir,
+		  sizeof(job->spec.images_dir));
+	job->spec.squashfs = p->squashfs;
+	job->spec.cancel = &svc->cancel;
+	memcpy(job->spec.memo_stat, st->memo_stat, sizeof(st->memo_stat));
+	memcpy(job->spec.memo_sha, st->memo_sha, sizeof(st->memo_sha));
+	int e = pthread_create(&job->th, NULL, image_worker, job);
+	if (e) {
+		log_err("diskless: image of %s: cannot start a worker thread: %s", p->name,
+			strerror(e));
+		free(job);
+		return NULL;
+	}
+	st->job = job;
+	return job;
+}
+
+/* Serve the state's current image (after a check): the resumed handler and the fresh path. */
+static int serve_image(struct boot_service *svc, const struct http_request_info *req,
+		       struct http_response *resp, struct image_state *st, bool squashfs)
+{
+	char ip[INET_ADDRSTRLEN], etag[72];
+	addr_str(&req->peer, ip, sizeof(ip));
+	if (!st->ok)
+		return 500; /* the reason was logged when the build failed */
+	const char *path = squashfs ? st->squashfs : st->cpio;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		log_err("diskless: image %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 500;
+	}
+	snprintf(etag, sizeof(etag), "\"%s\"", st->key);
+	http_response_set_file(resp, fd, etag, sb.st_mtim.tv_sec,
+			       squashfs ? "application/octet-stream" : "application/gzip");
+	log_debug("diskless: image of %s (%.16s) to %s", st->profile, st->key, ip);
+	(void)svc;
+	return 200;
+}
+
+/* "/diskless/image/NAME.cpio.gz" or ".squashfs": the ram profile, NULL if none. */
+static const struct config_profile *image_profile(struct boot_service *svc, const char *path,
+						  bool *squashfs)
+{
+	char name[160];
+	const char *rest = path + strlen("/diskless/image/");
+	size_t len = strlen(rest);
+	if (len > 8 && !strcmp(rest + len - 8, ".cpio.gz") && len - 8 < sizeof(name)) {
+		*squashfs = false;
+		snprintf(name, sizeof(name), "%.*s", (int)(len - 8), rest);
+	} else if (len > 9 && !strcmp(rest + len - 9, ".squashfs") && len - 9 < sizeof(name)) {
+		*squashfs = true;
+		snprintf(name, sizeof(name), "%.*s", (int)(len - 9), rest);
+	} else {
+		return NULL;
+	}
+	const struct config_profile *p = config_profile_by_name(svc->cfg, name);
+	if (!p || p->diskless != DISKLESS_RAM || (*squashfs && !p->squashfs))
+		return NULL;
+	return p;
+}
+
+/* Resumed requests: answer from the state the finished job left. */
+static int on_image_ready(void *ctx, const struct http_request_info *req,
+			  struct http_response *resp)
+{
+	struct boot_service *svc = ctx;
+	bool sq;
+	const struct config_profile *p = image_profile(svc, req->path, &sq);
+	struct image_state *st = p ? image_state(svc, p->name) : NULL;
+	return st ? serve_image(svc, req, resp, st, sq) : 404;
+}
+
+/* GET /diskless/image/PROFILE.cpio.gz (.squashfs): checked (and built) on a worker thread
+ * unless checked within IMAGE_FRESH_MS; concurrent requests wait for the same job. */
+static int on_http_image(void *ctx, const struct http_request_info *req, struct http_response *resp)
+{
+	struct boot_service *svc = ctx;
+	bool sq;
+	const struct config_profile *p = image_profile(svc, req->path, &sq);
+	if (!p)
+		return 404;
+	struct image_state *st = image_state(svc, p->name);
+	if (!st)
+		return 503;
+	if (!st->job && st->ok && st->checked_ms && mono_ms() - st->checked_ms < IMAGE_FRESH_MS)
+		return serve_image(svc, req, resp, st, sq);
+	struct image_job *job = image_job_start(svc, p);
+	if (!job)
+		return 503;
+	if (job->nwait == job->capwait) {
+		size_t cap = job->capwait ? 2 * job->capwait : 8;
+		struct http_deferred **v = realloc(job->waiters, cap * sizeof(*v));
+		if (!v)
+			return 503;
+		job->waiters = v;
+		job->capwait = cap;
+	}
+	struct http_deferred *d = http_response_defer(resp);
+	if (!d)
+		return 503;
+	job->waiters[job->nwait++] = d;
+	return HTTP_DEFERRED;
+}
+
+/* A job finished: record, log, answer its waiters. */
+static void image_job_done(struct boot_service *svc, struct image_job *job)
+{
+	struct image_state *st = job->st;
+	struct image_result *r = &job->res;
+	pthread_join(job->th, NULL);
+	st->job = NULL;
+	st->checked_ms = mono_ms();
+	st->ok = job->rc == 0;
+	memcpy(st->memo_stat, job->spec.memo_stat, sizeof(st->memo_stat));
+	memcpy(st->memo_sha, job->spec.memo_sha, sizeof(st->memo_sha));
+	if (job->rc == 0) {
+		memcpy(st->key, r->key, sizeof(st->key));
+		memcpy(st->cpio, r->cpio, sizeof(st->cpio));
+		memcpy(st->squashfs, r->squashfs, sizeof(st->squashfs));
+		if (r->built)
+			log_info("diskless: image of %s built: %s (%zu entries%s) in %.1f s",
+				 st->profile, r->cpio, r->entries,
+				 r->init_added ? ", /init -> /sbin/init added" : "",
+				 (double)(mono_ms() - job->start_ms) / 1000);
+		if (r->skipped)
+			log_warn("diskless: image of %s: %zu unsafe entries skipped (first: %s)",
+				 st->profile, r->skipped, r->first_skipped);
+	} else if (job->rc != -ECANCELED) {
+		char esc[600];
+		str_escape(esc, sizeof(esc), r->err, strlen(r->err));
+		log_err("diskless: image of %s failed: %s", st->profile, esc);
+	}
+	for (size_t i = 0; i < job->nwait; i++)
+		http_deferred_resume(job->waiters[i], on_image_ready, svc);
+	free(job->waiters);
+	free(job);
+}
+
+static void on_image_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct boot_service *svc = arg;
+	struct image_job *jobs[64];
+	(void)what;
+	ssize_t n = read(fd, jobs, sizeof(jobs));
+	for (ssize_t i = 0; n > 0 && i < n / (ssize_t)sizeof(jobs[0]); i++)
+		image_job_done(svc, jobs[i]);
+}
+
+/* Check (and build) every ram profile's image in the background. */
+static void on_images_initial(evutil_socket_t fd, short what, void *arg)
+{
+	struct boot_service *svc = arg;
+	(void)fd;
+	(void)what;
+	for (size_t i = 0; i < svc->cfg->nprofiles; i++)
+		if (svc->cfg->profiles[i].diskless == DISKLESS_RAM)
+			image_job_start(svc, &svc->cfg->profiles[i]);
+}
+
+/* The done pipe and its event; then a background build of every ram profile. */
+static int images_start(struct boot_service *svc, struct event_base *base)
+{
+	if (svc->done_ev)
+		return 0;
+	if (pipe2(svc->done_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		log_err("diskless: pipe: %s: RAM-root images not served", strerror(errno));
+		return -errno;
+	}
+	/* the workers' writes must not fail on a full pipe: they block instead */
+	fcntl(svc->done_pipe[1], F_SETFL, fcntl(svc->done_pipe[1], F_GETFL) & ~O_NONBLOCK);
+	svc->base = base;
+	svc->done_ev = event_new(base, svc->done_pipe[0], EV_READ | EV_PERSIST, on_image_done, svc);
+	if (!svc->done_ev || event_add(svc->done_ev, NULL) < 0) {
+		log_err("diskless: cannot watch the image pipe: RAM-root images not served");
+		return -ENOMEM;
+	}
+	/* from the running loop: after the privilege drop, so the files belong to server.user */
+	struct timeval now = {0, 0};
+	if (event_base_once(base, -1, EV_TIMEOUT, on_images_initial, svc, &now) < 0)
+		log_warn("diskless: RAM images are not built in advance (built on first request)");
+	return 0;
+}
+
+/* Stop: builds still running are cancelled and joined; their waiters get 503. */
+static void images_free(struct boot_service *svc)
+{
+	atomic_store(&svc->cancel, true);
+	for (struct image_state *st = svc->images; st; st = st->next) {
+		struct image_job *job = st->job;
+		if (!job)
+			continue;
+		pthread_join(job->th, NULL);
+		for (size_t i = 0; i < job->nwait; i++)
+			http_deferred_free(job->waiters[i]);
+		free(job->waiters);
+		free(job);
+	}
+	while (svc->images) {
+		struct image_state *st = svc->images;
+		svc->images = st->next;
+		free(st);
+	}
+	while (svc->overlays) {
+		struct overlay_state *o = svc->overlays;
+		svc->overlays = o->next;
+		free(o);
+	}
+	if (svc->done_ev)
+		event_free(svc->done_ev);
+	for (int i = 0; i < 2; i++)
+		if (svc->done_pipe[i] >= 0)
+			close(svc->done_pipe[i]);
+}
+
+/* When this node's overlay first had this content key (its Last-Modified). */
+static int64_t overlay_since(struct boot_service *svc, const char *node, const char *key)
+{
+	struct overlay_state *o;
+	for (o = svc->overlays; o && strcmp(o->node, node); o = o->next)
+		;
+	if (!o && (o = calloc(1, sizeof(*o)))) {
+		snprintf(o->node, sizeof(o->node), "%s", node);
+		o->next = svc->overlays;
+		svc->overlays = o;
+	}
+	if (!o)
+		return (int64_t)time(NULL);
+	if (strcmp(o->key, key)) {
+		snprintf(o->key, sizeof(o->key), "%s", key);
+		o->since = (int64_t)time(NULL);
+	}
+	return o->since;
+}
+
+void boot_service_keys_dir(const struct pxed_config *cfg, const char *node, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/diskless/keys/%s", cfg->server.state_dir, node);
+}
+
+/* GET /diskless/overlay/NODE.cpio.gz: rendered per request (it is small), only for the node
+ * itself (it holds the node's ssh host key). */
+static int on_http_overlay(void *ctx, const struct http_request_info *req,
+			   struct http_response *resp)
+{
+	struct boot_service *svc = ctx;
+	char name[80], ip[INET_ADDRSTRLEN], server[INET_ADDRSTRLEN], esc[200], err[600];
+	const char *rest = req->path + strlen("/diskless/overlay/"), *why;
+	size_t len = strlen(rest);
+	struct store_node sn;
+	addr_str(&req->peer, ip, sizeof(ip));
+	addr_str(&req->local, server, sizeof(server));
+	if (len <= 8 || strcmp(rest + len - 8, ".cpio.gz") || len - 8 >= sizeof(name))
+		return 404;
+	snprintf(name, sizeof(name), "%.*s", (int)(len - 8), rest);
+	const struct config_node *n = authorized_node(svc, req, name, &sn, &why);
+	if (!n) {
+		str_escape(esc, sizeof(esc), req->path, strlen(req->path));
+		log_warn("diskless: overlay \"%s\" refused to %s: %s", esc, ip, why);
+		return strcmp(why, "no such node") ? 403 : 404;
+	}
+	struct boot_ctx b;
+	bool own = !strcmp(why, "the node's own address");
+	resolve(svc, n->nmacs ? n->macs[0] : NULL, own ? ip : NULL, server, 0xffff, &b);
+	if (!b.profile || b.profile->diskless != DISKLESS_RAM)
+		return 404;
+	char keys[4300];
+	boot_service_keys_dir(svc->cfg, n->name, keys, sizeof(keys));
+	struct overlay o;
+	uint8_t *bytes = NULL;
+	size_t blen = 0;
+	char key[65], etag[72];
+	overlay_init(&o);
+	err[0] = '\0';
+	int rc = overlay_build(&o, &b, b.profile->overlay, keys, err, sizeof(err));
+	if (rc == 0 && (rc = overlay_pack(&o, &bytes, &blen, key)) < 0)
+		snprintf(err, sizeof(err), "packing: %s", strerror(-rc));
+	if (rc < 0) {
+		str_escape(esc, sizeof(esc), err, strlen(err));
+		log_err("diskless: overlay of %s: %s", n->name, esc);
+		overlay_free(&o);
+		return 500;
+	}
+	if (o.warn[0])
+		log_warn("diskless: overlay of %s: %s", n->name, o.warn);
+	snprintf(etag, sizeof(etag), "\"%s\"", key);
+	http_response_set_body(resp, bytes, blen, "application/gzip");
+	http_response_set_validators(resp, etag, overlay_since(svc, n->name, key));
+	log_info("diskless: overlay of %s (%.16s, %zu bytes) to %s (%s)", n->name, key, blen, ip,
+		 why);
+	boot_service_event(svc, 0, NULL, "overlay", n->name);
+	free(bytes);
+	overlay_free(&o);
+	return 200;
 }
 
 /* ---- status ------------------------------------------------------------------------------- */

@@ -27,7 +27,8 @@ void boot_service_free(struct boot_service *svc);
 
 /** Register the rendered pxelinux.cfg / grub.cfg names and the transfer observer. */
 void boot_service_attach_tftp(struct boot_service *svc, struct tftp_server *tftp);
-/** Register the HTTP routes (/boot/, /grub/, /ks/, /up/). */
+/** Register the HTTP routes (/boot/, /grub/, /ks/, /up/, /diskless/image/, /diskless/overlay/)
+ * and start building the images of ram profiles in the background. */
 void boot_service_attach_http(struct boot_service *svc, struct http_server *http);
 
 /** Read a template file: absolute, else relative to boot.templates, else to the directory of
@@ -38,6 +39,9 @@ char *boot_read_template(const struct pxed_config *cfg, const char *name);
 /** Set (or clear) a node's one-shot reinstall flag durably. 0, -ENOENT (no such node), or an
  * error from the store. */
 int boot_service_set_reinstall(struct boot_service *svc, const char *node, bool on);
+
+/** Directory of a node's generated ssh host key: <server.state-dir>/diskless/keys/<node>. */
+void boot_service_keys_dir(const struct pxed_config *cfg, const char *node, char *out, size_t cap);
 
 /** Append a status table (nodes, profile, last event) or one node's timeline to out. */
 int boot_service_status(struct boot_service *svc, const char *node, struct sbuf *out);

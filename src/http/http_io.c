@@ -67,6 +67,7 @@ struct http_exchange {
 	int status;
 	uint64_t body_len;		/* body bytes queued (0 for HEAD and bodiless statuses) */
 	char why[64];			/* reason appended to the log line, or "" */
+	struct http_deferred *deferred; /* the handler answers later (http_response_defer) */
 	char target[LOG_PATH_MAX + 24]; /* "METHOD path", escaped */
 };
 
@@ -74,6 +75,23 @@ struct http_response {
 	struct evhttp_request *req;
 	struct evbuffer *body;
 	char type[128];
+	int fd;		 /* http_response_set_file: the body is this file, or -1 */
+	bool validators; /* etag and last_modified set: conditional and Range requests */
+	char etag[HTTP_ETAG_MAX + 16];
+	int64_t last_modified; /* seconds */
+	struct http_server *srv;
+	struct http_exchange *x;
+	const struct http_request_info *info;
+	struct http_deferred *deferred; /* set by http_response_defer */
+};
+
+/* A request whose handler answers later, from the loop thread (http_deferred_resume). */
+struct http_deferred {
+	struct http_server *srv;
+	struct evhttp_request *req; /* NULL once the connection closed */
+	struct http_exchange *x;    /* NULL once the connection closed */
+	char *buf;		    /* path, query and host copied */
+	struct http_request_info info;
 };
 
 struct http_server {
@@ -202,6 +220,10 @@ static void on_conn_close(struct evhttp_connection *evcon, void *arg)
 	struct http_conn *c = arg;
 	struct http_server *srv = c->srv;
 	evhttp_connection_set_closecb(evcon, NULL, NULL);
+	if (c->cur && c->cur->deferred) { /* its handler still works on it: detach */
+		c->cur->deferred->req = NULL;
+		c->cur->deferred->x = NULL;
+	}
 	if (c->cur) {
 		size_t left = evbuffer_get_length(bufferevent_get_output(c->bev));
 		uint64_t sent = left < c->cur->body_len ? c->cur->body_len - left : 0;
@@ -459,6 +481,20 @@ static int open_status(int err)
 	}
 }
 
+/* The request headers of the conditional/range decision. */
+static void cond_request(struct evkeyvalq *in, bool get, struct http_cond_request *rq)
+{
+	*rq = (struct http_cond_request){
+		.get = get,
+		.range = evhttp_find_header(in, "Range"),
+		.if_match = evhttp_find_header(in, "If-Match"),
+		.if_none_match = evhttp_find_header(in, "If-None-Match"),
+		.if_modified_since = evhttp_find_header(in, "If-Modified-Since"),
+		.if_unmodified_since = evhttp_find_header(in, "If-Unmodified-Since"),
+		.if_range = evhttp_find_header(in, "If-Range"),
+	};
+}
+
 /* Validators and the conditional/range decision for an open file. */
 static void decide(struct evhttp_request *req, const struct stat *st, char etag[HTTP_ETAG_MAX],
 		   char lm[HTTP_DATE_LEN + 1], struct http_cond_result *res)
@@ -467,15 +503,8 @@ static void decide(struct evhttp_request *req, const struct stat *st, char etag[
 	int64_t mtime = (int64_t)st->st_mtim.tv_sec, now = (int64_t)time(NULL);
 	uint64_t mtime_ns = (uint64_t)mtime * 1000000000u + (uint64_t)st->st_mtim.tv_nsec;
 	struct http_entity e = {(uint64_t)st->st_size, mtime < now ? mtime : now, etag};
-	struct http_cond_request rq = {
-		.get = evhttp_request_get_command(req) == EVHTTP_REQ_GET,
-		.range = evhttp_find_header(in, "Range"),
-		.if_match = evhttp_find_header(in, "If-Match"),
-		.if_none_match = evhttp_find_header(in, "If-None-Match"),
-		.if_modified_since = evhttp_find_header(in, "If-Modified-Since"),
-		.if_unmodified_since = evhttp_find_header(in, "If-Unmodified-Since"),
-		.if_range = evhttp_find_header(in, "If-Range"),
-	};
+	struct http_cond_request rq;
+	cond_request(in, evhttp_request_get_command(req) == EVHTTP_REQ_GET, &rq);
 	http_etag_format((uint64_t)st->st_ino, (uint64_t)st->st_size, mtime_ns, etag);
 	if (http_date_format(e.last_modified, lm) < 0)
 		lm[0] = '\0';
@@ -546,10 +575,77 @@ static void serve_static(struct http_server *srv, struct http_exchange *x,
 
 /* ---- dynamic handlers ------------------------------------------------------------------------ */
 
+/* A handler's 200 with validators (and maybe a file): conditional requests and Range exactly
+ * as for static files. */
+static void send_validated(struct http_exchange *x, struct evhttp_request *req,
+			   struct http_response *resp)
+{
+	struct http_cond_request rq;
+	struct http_cond_result res;
+	struct stat st;
+	char lm[HTTP_DATE_LEN + 1];
+	const char *type = resp->type[0] ? resp->type : "application/octet-stream";
+	int64_t now = (int64_t)time(NULL);
+	uint64_t size = evbuffer_get_length(resp->body);
+	if (resp->fd >= 0) {
+		if (fstat(resp->fd, &st) < 0) {
+			snprintf(x->why, sizeof(x->why), "cannot read the file: %s",
+				 strerror(errno));
+			send_error(x, req, 500);
+			return;
+		}
+		size = (uint64_t)st.st_size;
+	}
+	struct http_entity e = {size, resp->last_modified < now ? resp->last_modified : now,
+				resp->etag};
+	cond_request(evhttp_request_get_input_headers(req),
+		     evhttp_request_get_command(req) == EVHTTP_REQ_GET, &rq);
+	if (http_date_format(e.last_modified, lm) < 0)
+		lm[0] = '\0';
+	http_cond_decide(&rq, &e, &res);
+	set_file_headers(req, &res, size, resp->etag, lm, type);
+	if ((res.status == 200 || res.status == 206) && resp->fd >= 0) {
+		send_file(x, req, res.status, resp->fd, res.first, res.length);
+		resp->fd = -1;
+		return;
+	}
+	if (res.status == 200 || res.status == 206) {
+		struct evbuffer *part = evbuffer_new();
+		if (!part) {
+			send_error(x, req, 503);
+			return;
+		}
+		evbuffer_drain(resp->body, (size_t)res.first);
+		evbuffer_remove_buffer(resp->body, part, (size_t)res.length);
+		send_memory(x, req, res.status, part, type);
+		evbuffer_free(part);
+		return;
+	}
+	if (res.status == 304) {
+		x->status = 304;
+		evhttp_send_reply(req, 304, NULL, NULL);
+		return;
+	}
+	send_error(x, req, res.status); /* 412, 416 */
+}
+
 /* Send what a handler returned. */
 static void send_handler_response(struct http_exchange *x, struct evhttp_request *req, int status,
 				  struct http_response *resp, const char *prefix)
 {
+	if (status == 200 && (resp->validators || resp->fd >= 0)) {
+		if (!resp->validators) {
+			struct stat st;
+			fstat(resp->fd, &st);
+			http_etag_format((uint64_t)st.st_ino, (uint64_t)st.st_size,
+					 (uint64_t)st.st_mtim.tv_sec * 1000000000u +
+						 (uint64_t)st.st_mtim.tv_nsec,
+					 resp->etag);
+			resp->last_modified = st.st_mtim.tv_sec;
+		}
+		send_validated(x, req, resp);
+		return;
+	}
 	if (status < 100 || status > 599) {
 		log_err("http: handler for \"%s\" returned %d", prefix, status);
 		reset_headers(req);
@@ -572,16 +668,34 @@ static bool run_handlers(struct http_server *srv, struct http_exchange *x,
 		const struct http_route *rt = &srv->routes[i];
 		if (strncmp(info->path, rt->prefix, rt->len) != 0)
 			continue;
-		struct http_response resp = {.req = req, .body = evbuffer_new()};
+		struct http_response resp = {.req = req,
+					     .body = evbuffer_new(),
+					     .fd = -1,
+					     .srv = srv,
+					     .x = x,
+					     .info = info};
 		if (!resp.body) {
 			send_error(x, req, 503);
 			return true;
 		}
 		int status = rt->fn(rt->ctx, info, &resp);
+		if (status == HTTP_DEFERRED && resp.deferred) {
+			x->deferred = resp.deferred;
+			evbuffer_free(resp.body);
+			return true;
+		}
+		if (resp.deferred) { /* deferred but answered anyway: forget it */
+			http_deferred_free(resp.deferred);
+			resp.deferred = NULL;
+		}
+		if (status == HTTP_DEFERRED)
+			status = -1;
 		if (status != 0)
 			send_handler_response(x, req, status, &resp, rt->prefix);
 		else
 			reset_headers(req);
+		if (resp.fd >= 0)
+			close(resp.fd);
 		evbuffer_free(resp.body);
 		if (status != 0)
 			return true;
@@ -885,4 +999,123 @@ int http_response_header(struct http_response *resp, const char *name, const cha
 	return evhttp_add_header(evhttp_request_get_output_headers(resp->req), name, value) == 0
 		       ? 0
 		       : -EINVAL;
+}
+
+int http_response_set_file(struct http_response *resp, int fd, const char *etag,
+			   int64_t last_modified, const char *type)
+{
+	if (resp->fd >= 0)
+		close(resp->fd);
+	resp->fd = fd;
+	if (type)
+		snprintf(resp->type, sizeof(resp->type), "%s", type);
+	if (etag)
+		return http_response_set_validators(resp, etag, last_modified);
+	return 0;
+}
+
+int http_response_set_validators(struct http_response *resp, const char *etag,
+				 int64_t last_modified)
+{
+	size_t n = strlen(etag);
+	if (n < 2 || n >= sizeof(resp->etag) || etag[0] != '"' || etag[n - 1] != '"')
+		return -EINVAL;
+	memcpy(resp->etag, etag, n + 1);
+	resp->last_modified = last_modified;
+	resp->validators = true;
+	return 0;
+}
+
+struct http_deferred *http_response_defer(struct http_response *resp)
+{
+	const struct http_request_info *in = resp->info;
+	size_t pl = strlen(in->path) + 1, ql = in->query ? strlen(in->query) + 1 : 0;
+	size_t hl = in->host ? strlen(in->host) + 1 : 0;
+	struct http_deferred *d = calloc(1, sizeof(*d));
+	char *buf = malloc(pl + ql + hl);
+	if (!d || !buf || resp->deferred) {
+		free(d);
+		free(buf);
+		return NULL;
+	}
+	d->srv = resp->srv;
+	d->req = resp->req;
+	d->x = resp->x;
+	d->buf = buf;
+	d->info = *in;
+	memcpy(buf, in->path, pl);
+	d->info.path = buf;
+	if (ql) {
+		memcpy(buf + pl, in->query, ql);
+		d->info.query = buf + pl;
+	}
+	if (hl) {
+		memcpy(buf + pl + ql, in->host, hl);
+		d->info.host = buf + pl + ql;
+	}
+	d->info.cfg = config_ref(in->cfg);
+	resp->deferred = d;
+	return d;
+}
+
+bool http_deferred_alive(const struct http_deferred *d)
+{
+	return d->x != NULL;
+}
+
+const struct http_request_info *http_deferred_info(const struct http_deferred *d)
+{
+	return &d->info;
+}
+
+void http_deferred_resume(struct http_deferred *d, http_handler_fn fn, void *ctx)
+{
+	struct http_exchange *x = d->x;
+	if (x) {
+		x->deferred = NULL;
+		struct http_response resp = {.req = d->req,
+					     .body = evbuffer_new(),
+					     .fd = -1,
+					     .srv = d->srv,
+					     .x = x,
+					     .info = &d->info};
+		int status = resp.body ? fn(ctx, &d->info, &resp) : 503;
+		if (status == 0)
+			status = 404;
+		if (resp.deferred) { /* no second deferral */
+			http_deferred_free(resp.deferred);
+			status = 500;
+		}
+		if (!resp.body) {
+			send_error(x, d->req, 503);
+		} else {
+			send_handler_response(x, d->req, status, &resp, d->info.path);
+			evbuffer_free(resp.body);
+		}
+		if (resp.fd >= 0)
+			close(resp.fd);
+		d->x = NULL;
+	}
+	config_unref((struct pxed_config *)d->info.cfg);
+	free(d->buf);
+	free(d);
+}
+
+static int answer_503(void *ctx, const struct http_request_info *req, struct http_response *resp)
+{
+	(void)ctx;
+	(void)req;
+	(void)resp;
+	return 503;
+}
+
+void http_deferred_free(struct http_deferred *d)
+{
+	if (d)
+		http_deferred_resume(d, answer_503, NULL);
+}
+
+struct event_base *http_server_base(const struct http_server *srv)
+{
+	return srv->base;
 }

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct event_base;
 struct evbuffer;
@@ -95,5 +96,43 @@ struct evbuffer *http_response_body(struct http_response *resp);
  * Transfer-Encoding, Connection).
  */
 int http_response_header(struct http_response *resp, const char *name, const char *value);
+
+/* ---- file bodies, validators, deferred answers (used by the diskless image routes) ---- */
+
+/** The event loop the server runs on (borrowed). */
+struct event_base *http_server_base(const struct http_server *srv);
+
+/**
+ * Make the body the whole regular file fd (takes fd; closed after the response or when the
+ * handler does not return 200). With etag (strong, quoted, copied) the response carries it and
+ * Last-Modified last_modified (seconds); without, they are derived from the file like for
+ * static files. A 200 from the handler then honours If-None-Match, If-Modified-Since, If-Match,
+ * If-Unmodified-Since, Range and If-Range exactly like a static file (304, 206, 412, 416).
+ * type NULL: application/octet-stream. Returns 0 or -EINVAL (bad etag).
+ */
+int http_response_set_file(struct http_response *resp, int fd, const char *etag,
+			   int64_t last_modified, const char *type);
+
+/** The same validators and conditional/Range handling for an in-memory body. 0 or -EINVAL. */
+int http_response_set_validators(struct http_response *resp, const char *etag,
+				 int64_t last_modified);
+
+/* A handler that cannot answer now (work on another thread) calls http_response_defer and
+ * returns HTTP_DEFERRED; later, on the loop thread, http_deferred_resume answers. */
+#define HTTP_DEFERRED 1
+struct http_deferred;
+
+/** Keep the request for a later answer: copies the request info (takes a config reference).
+ * Returns NULL when out of memory (the handler should answer 503). */
+struct http_deferred *http_response_defer(struct http_response *resp);
+/** False once the client's connection closed (resume then only frees). */
+bool http_deferred_alive(const struct http_deferred *d);
+/** The request info, valid until resumed. */
+const struct http_request_info *http_deferred_info(const struct http_deferred *d);
+/** Answer now: fn is called like a handler (0 is answered 404, HTTP_DEFERRED 500) and its
+ * answer sent, if the connection is still open. Frees d. Loop thread only. */
+void http_deferred_resume(struct http_deferred *d, http_handler_fn fn, void *ctx);
+/** Answer 503 (if still connected) and free. Accepts NULL. */
+void http_deferred_free(struct http_deferred *d);
 
 #endif
