@@ -369,11 +369,35 @@ static int check_trees(const struct pxed_config *c, int rootfd)
 	return problems;
 }
 
+/* Every diskless profile's template must exist (a directory for nfs; a directory or a regular
+ * file, the tar, for ram). */
+static int check_templates(const struct pxed_config *c)
+{
+	int problems = 0;
+	for (size_t i = 0; i < c->nprofiles; i++) {
+		const struct config_profile *p = &c->profiles[i];
+		struct stat st;
+		if (p->diskless == DISKLESS_NONE || !p->template)
+			continue;
+		if (stat(p->template, &st) < 0) {
+			printf("diskless: [profile %s] template %s: %s\n", p->name, p->template,
+			       strerror(errno));
+			problems++;
+		} else if (!S_ISDIR(st.st_mode) &&
+			   (p->diskless == DISKLESS_NFS || !S_ISREG(st.st_mode))) {
+			printf("diskless: [profile %s] template %s is not a directory%s\n", p->name,
+			       p->template, p->diskless == DISKLESS_RAM ? " or a tar file" : "");
+			problems++;
+		}
+	}
+	return problems;
+}
+
 int diskless_check(const struct pxed_config *c)
 {
+	int problems = check_templates(c);
 	if (!diskless_any_nfs(c))
-		return 0;
-	int problems = 0;
+		return problems;
 	int rootfd = open(c->diskless.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0) {
 		printf("diskless: diskless.root %s: %s\n", c->diskless.root, strerror(errno));
