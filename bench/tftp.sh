@@ -20,6 +20,14 @@
 #   REPEATS_1000=1         repetitions of the rows with 1000 clients or more
 #   CACHE=/var/cache/pxed-bench  unpacked peers and test files (outside the repo)
 #   BENCH_NOTE="..."       a line quoted under the run's header in the report
+#   REFERENCE=1            also run bench/tftp-floor.c, a minimal server with no file I/O, no
+#                          timers and no retransmission, on the concurrent rows and the
+#                          windowsize-4 rows: the floor of server CPU on this kernel. Shown as
+#                          "floor (reference, not a peer)", never counted as a peer.
+#   PIN=N                  run the one-client rows with server and client both on CPU N
+#                          (default: unpinned). A one-client transfer's round trip depends on
+#                          whether the scheduler puts the two on one CPU or on two; see
+#                          docs/benchmarks.md.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -43,6 +51,9 @@ done
 [ "$DOCS" = auto ] && DOCS=$((1 - QUICK))
 
 PEERS=${PEERS:-"pxed tftpd-hpa dnsmasq atftpd"}
+REFERENCE=${REFERENCE:-0}
+PIN=${PIN:-}
+PIN_NOW="" # taskset prefix of the rows now running (PIN, one-client rows only)
 PXED=${PXED:-$REPO/build/pxed}
 CACHE=${CACHE:-/var/cache/pxed-bench}
 CONC_CLIENTS=${CONC_CLIENTS:-"100 1000"}
@@ -142,6 +153,10 @@ setup() {
 
 	cc -O2 -std=c11 -Wall -Wextra -o "$OUT/tftpload" "$REPO/bench/tftpload.c" ||
 		die "cannot build bench/tftpload.c"
+	if [ "$REFERENCE" = 1 ]; then
+		cc -O2 -std=c11 -Wall -Wextra -o "$OUT/tftp-floor" "$REPO/bench/tftp-floor.c" ||
+			die "cannot build bench/tftp-floor.c"
+	fi
 
 	# Test files: random contents, made once, world-readable (tftpd-hpa and atftpd run as
 	# nobody), read once so every server starts from a warm page cache.
@@ -222,6 +237,10 @@ server_cmd() {
 			CMD+=(--tftp-max=2000) # default 50
 		fi
 		;;
+	floor)
+		# The reference floor (REFERENCE=1): no file I/O, timers or retransmission.
+		CMD=("$OUT/tftp-floor" --listen "$SERVER" --root "$ROOT")
+		;;
 	atftpd)
 		# --maxthread: default 100. atftpd waits with select(): once a descriptor passes
 		# FD_SETSIZE (1024) glibc aborts it ("bit out of range"), as --maxthread 2000 and 600
@@ -245,7 +264,7 @@ start_server() {
 	# The shell joins the cgroup, then becomes `ip netns exec`, which becomes the server:
 	# one PID throughout, every child inside the cgroup from the start.
 	sh -c '[ -z "$0" ] || echo $$ >"$0/cgroup.procs"; exec "$@"' "$SRV_CG" \
-		ip netns exec "$NS" "${CMD[@]}" >>"$OUT/logs/$name.log" 2>&1 &
+		$PIN_NOW ip netns exec "$NS" "${CMD[@]}" >>"$OUT/logs/$name.log" 2>&1 &
 	SRV_PID=$!
 	SRV_NAME=$name
 	for _ in $(seq 50); do
@@ -362,7 +381,7 @@ run_load() {
 		[ "$prev" = --deadline-s ] && deadline=$a
 		prev=$a
 	done
-	res=$(timeout $((deadline + 30)) ip netns exec "$NS" "$OUT/tftpload" --server "$SERVER" \
+	res=$(timeout $((deadline + 30)) $PIN_NOW ip netns exec "$NS" "$OUT/tftpload" --server "$SERVER" \
 		--json "$@" 2>>"$OUT/logs/tftpload.log") || true
 	[ -n "$res" ] || res='{"completed":0,"failed":-1}'
 	wait_children
@@ -390,7 +409,7 @@ print("%s/%s ok, %.1f MB/s, p99 %.3f s, client cpu %.2f s, bs %s w %s %s" % (r.g
 # run_atftp SERVER ROW REP WINDOW: the atftp client, timed by bash (wall, user, sys).
 run_atftp() {
 	local srv=$1 row=$2 rep=$3 w=$4 t rc=0
-	t=$(ip netns exec "$NS" bash -c 'TIMEFORMAT="%3R %3U %3S"
+	t=$($PIN_NOW ip netns exec "$NS" bash -c 'TIMEFORMAT="%3R %3U %3S"
 		{ time timeout 120 atftp --option "blksize 1468" --option "windowsize $0" \
 			-g -r "$1" -l /dev/null 127.0.0.1 "$2" >/dev/null 2>&1; } 2>&1' \
 		"$w" "$LOCK_FILE" "$PORT") || rc=$?
@@ -465,7 +484,7 @@ write_meta() {
 		printf '"nproc":%s,"kernel":"%s","cpu":"%s","mem_gib":%s,' "$(nproc)" "$(uname -r)" \
 			"$(lscpu | sed -n 's/^Model name: *//p' | head -1)" \
 			"$(awk '/^MemTotal/ {printf "%.0f", $2 / 1048576}' /proc/meminfo)"
-		printf '"lock_mib":%s,"conc_mib":{' "$LOCK_MIB"
+		printf '"lock_mib":%s,"reference":%s,"pin":"%s","conc_mib":{' "$LOCK_MIB" "$REFERENCE" "$PIN"
 		local sep=""
 		for s in $CONC_CLIENTS; do
 			printf '%s"%s":%s' "$sep" "$s" "$(conc_mib "$s")"
@@ -505,6 +524,7 @@ for line in open(os.path.join(out, "results.jsonl")):
 
 servers = meta["peers"].split()
 peers = [s for s in servers if s != "pxed"]
+ref = bool(meta.get("reference"))  # the floor server: shown, never a peer
 has_pxed = "pxed" in servers
 GIB = 1 << 30
 
@@ -619,6 +639,9 @@ p("In each cell: the median, then in parentheses the ratio to the **best peer** 
 p("")
 
 # One client, lock-step.
+if meta.get("pin"):
+    p(f"One-client rows: server and client pinned to CPU {meta['pin']} (`PIN`).")
+    p("")
 p(f"### One client, lock-step (windowsize 1), {meta['lock_mib']} MiB — MB/s")
 p("")
 p("| blksize | " + " | ".join(servers) + (" | pxed / best peer |" if has_pxed else " |"))
@@ -653,14 +676,17 @@ if nowin:
     p("Not granting `windowsize` (they answer without it, so a windowed client runs lock-step): "
       + ", ".join(nowin) + ". Best peer here: the best of " + (", ".join(wpeers) or "none") + ".")
     p("")
+REF = "floor (reference, not a peer)"
+wcols = wsrv + (["floor"] if ref else [])
 if wsrv:
-    p("| windowsize | client | " + " | ".join(wsrv) + (" | pxed / best peer |" if has_pxed and "pxed" in wsrv else " |"))
-    p("|---:|---|" + "---:|" * len(wsrv) + ("---:|" if has_pxed and "pxed" in wsrv else ""))
+    p("| windowsize | client | " + " | ".join(s if s != "floor" else REF for s in wcols)
+      + (" | pxed / best peer |" if has_pxed and "pxed" in wsrv else " |"))
+    p("|---:|---|" + "---:|" * len(wcols) + ("---:|" if has_pxed and "pxed" in wsrv else ""))
     for w in (4, 16, 64):
         for client, row in (("tftpload", f"win:{w}"), ("atftp", f"win-atftp:{w}")):
             b, bs_srv = best(row, "mbps", True, wpeers)
             cells = []
-            for s in wsrv:
+            for s in wcols:
                 v = metric(s, row, "mbps")
                 c = metric(s, row, "client_pct")
                 ok, failed, _, n = counts(s, row)
@@ -693,12 +719,13 @@ for n in meta["conc_clients"].split():
     bp99, _ = best(row, "p99", False)
     bmb, _ = best(row, "mbps", True)
     bcpu, _ = best(row, "cpu_gib", False)
-    rows = servers + (["dnsmasq-default"] if "dnsmasq" in servers else [])
+    rows = servers + (["dnsmasq-default"] if "dnsmasq" in servers else []) + (["floor"] if ref else [])
     for s in rows:
         if (s, row) not in runs:
             continue
         ok, failed, reasons, nr = counts(s, row)
-        name = s if s != "dnsmasq-default" else "dnsmasq, default `--tftp-max` (50), 1 run"
+        name = {"dnsmasq-default": "dnsmasq, default `--tftp-max` (50), 1 run",
+                "floor": "floor (reference, not a peer)"}.get(s, s)
         fl = f"{ok} / {failed}" + (" (" + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())) + ")" if reasons else "")
         p99, mb, cpu = metric(s, row, "p99"), metric(s, row, "mbps"), metric(s, row, "cpu_gib")
         rss = metric(s, row, "rss_mib")
@@ -714,6 +741,17 @@ for n in meta["conc_clients"].split():
     if has_pxed and ("pxed", row) in runs:
         p(f"| **pxed / best peer** | | | **{ratio(metric('pxed', row, 'p99'), bp99)}** | "
           f"**{ratio(metric('pxed', row, 'mbps'), bmb)}** | **{ratio(metric('pxed', row, 'cpu_gib'), bcpu)}** | | |")
+    if has_pxed and ("pxed", row) in runs and ("floor", row) in runs:
+        fcpu, fmb = metric("floor", row, "cpu_gib"), metric("floor", row, "mbps")
+        p(f"| pxed / floor | | | | {ratio(metric('pxed', row, 'mbps'), fmb)} | "
+          f"{ratio(metric('pxed', row, 'cpu_gib'), fcpu)} | | |")
+        p(f"| best peer / floor | | | | {ratio(bmb, fmb)} | {ratio(bcpu, fcpu)} | | |")
+    p("")
+if ref:
+    p("Floor (`REFERENCE=1`): `bench/tftp-floor.c`, a minimal epoll server that answers RRQs "
+      "(OACK, a connected socket per transfer, windows as one GSO send) with DATA from one "
+      "preallocated buffer: no file I/O, timers, retransmission or logging. What no server "
+      "can do with less CPU on this kernel and client; not a peer, never in the ratios.")
     p("")
 p("† tftpd-hpa forks one process per transfer: its figure is the parent's VmHWM plus the peak "
   "(sampled every 0.5 s) of its children's summed PSS. Others: VmHWM of the one server process.")
@@ -760,13 +798,22 @@ main() {
 	done
 	write_meta
 
+	[ -n "$PIN" ] && PIN_NOW="taskset -c $PIN"
 	for rep in $(seq "$REPEATS"); do
 		for s in $PEERS; do
 			start_server "$s"
 			single_client_rows "$s" "$rep"
 			stop_server
 		done
+		if [ "$REFERENCE" = 1 ]; then
+			start_server floor
+			run_load floor win:4 "$rep" --file "$LOCK_FILE" --blksize 1468 --windowsize 4 \
+				--expect-size "$LOCK_SIZE" --deadline-s 120
+			run_atftp floor win-atftp:4 "$rep" 4
+			stop_server
+		fi
 	done
+	PIN_NOW=""
 
 	for n in $CONC_CLIENTS; do
 		reps=$REPEATS
@@ -775,6 +822,7 @@ main() {
 			for s in $PEERS; do
 				conc_row "$s" "$n" "$rep"
 			done
+			[ "$REFERENCE" = 1 ] && conc_row floor "$n" "$rep"
 		done
 		# dnsmasq as shipped: --tftp-max defaults to 50 concurrent transfers.
 		if in_peers dnsmasq; then

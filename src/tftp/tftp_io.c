@@ -45,6 +45,7 @@ struct tftp_transfer {
 	int fd;				   /* own socket, or the listen socket */
 	bool own_fd;
 	struct event *rev, *tev;
+	uint64_t timer_at; /* when tev fires (ms, monotonic); 0: not pending */
 	struct sockaddr_in peer, local;
 	bool is_write;
 	struct tftp_rxfer rx;
@@ -79,8 +80,7 @@ struct tftp_server {
 	void *render_ctx;
 	tftp_observe_fn observe;
 	void *observe_ctx;
-	uint8_t *sendbuf; /* one window chunk: MAX_SEGS segments or one 64 KiB datagram */
-	size_t sendcap;
+	uint8_t hdrbuf[4 * MAX_SEGS]; /* DATA headers of one GSO send */
 	uint8_t rxbuf[RECV_BATCH][65536];
 };
 
@@ -188,17 +188,18 @@ static bool send_transient(int rc)
 	return rc == -EAGAIN || rc == -ENOBUFS || rc == -EPERM;
 }
 
-/* Send one datagram (or a GSO train of seg-sized datagrams) to the transfer's peer. */
-static int send_raw(struct tftp_transfer *t, const uint8_t *buf, size_t len, uint16_t seg)
+/* Send one datagram gathered from iov[0..niov) (or, with seg, a GSO train of seg-sized
+ * datagrams) to the transfer's peer. */
+static int send_iov(struct tftp_transfer *t, const struct iovec *iov, size_t niov, uint16_t seg)
 {
-	struct iovec iov = {(void *)buf, len};
 	union {
 		char buf[CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
 		struct cmsghdr align;
 	} ctl;
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = niov};
 	size_t ctl_len = 0;
-	memset(&ctl, 0, sizeof(ctl));
+	if (!t->own_fd || seg)
+		memset(&ctl, 0, sizeof(ctl));
 	if (!t->own_fd) {
 		m.msg_name = &t->peer;
 		m.msg_namelen = sizeof(t->peer);
@@ -229,15 +230,23 @@ static int send_raw(struct tftp_transfer *t, const uint8_t *buf, size_t len, uin
 	return 0;
 }
 
-/* Send a run of equally sized datagrams laid out back to back in buf: one GSO send when the
- * kernel can, else one sendmmsg. Returns 0, or -errno when nothing could be queued. */
-static int send_train(struct tftp_transfer *t, uint8_t *buf, size_t seg, size_t nseg, size_t total)
+/* Send one datagram from buf[0..len). */
+static int send_raw(struct tftp_transfer *t, const uint8_t *buf, size_t len)
+{
+	struct iovec iov = {(void *)buf, len};
+	return send_iov(t, &iov, 1, 0);
+}
+
+/* Send nseg DATA datagrams, each gathered from a header and a payload iovec (iov holds
+ * 2 * nseg), all of seg bytes but maybe the last: one GSO send when the kernel can, else one
+ * sendmmsg. Returns 0, or -errno when nothing could be queued. */
+static int send_train(struct tftp_transfer *t, struct iovec *iov, size_t seg, size_t nseg)
 {
 	struct tftp_server *srv = t->srv;
 	if (nseg == 1)
-		return send_raw(t, buf, total, 0);
+		return send_iov(t, iov, 2, 0);
 	if (srv->gso_ok) {
-		int rc = send_raw(t, buf, total, (uint16_t)seg);
+		int rc = send_iov(t, iov, 2 * nseg, (uint16_t)seg);
 		if (rc != -EIO && rc != -EINVAL && rc != -ENOPROTOOPT && rc != -EOPNOTSUPP)
 			return rc;
 		srv->gso_ok = false;
@@ -245,14 +254,10 @@ static int send_train(struct tftp_transfer *t, uint8_t *buf, size_t seg, size_t 
 			 strerror(-rc));
 	}
 	struct mmsghdr mm[MAX_SEGS];
-	struct iovec iov[MAX_SEGS];
 	memset(mm, 0, sizeof(mm));
 	for (size_t i = 0; i < nseg; i++) {
-		size_t off = i * seg;
-		iov[i].iov_base = buf + off;
-		iov[i].iov_len = total - off < seg ? total - off : seg;
-		mm[i].msg_hdr.msg_iov = &iov[i];
-		mm[i].msg_hdr.msg_iovlen = 1;
+		mm[i].msg_hdr.msg_iov = &iov[2 * i];
+		mm[i].msg_hdr.msg_iovlen = 2;
 		if (!t->own_fd) {
 			mm[i].msg_hdr.msg_name = &t->peer;
 			mm[i].msg_hdr.msg_namelen = sizeof(t->peer);
@@ -262,35 +267,34 @@ static int send_train(struct tftp_transfer *t, uint8_t *buf, size_t seg, size_t 
 	return r < 0 ? -errno : 0;
 }
 
-/* Send DATA blocks [first, first + count): file bytes read with one preadv per chunk
- * straight behind their headers, then one GSO send per chunk. */
+/* Send DATA blocks [first, first + count): each datagram gathers its 4-byte header and its
+ * bytes straight from the source (the file's mapping), one GSO send per chunk of at most
+ * MAX_SEGS blocks and 64 KiB. */
 static int send_blocks(struct tftp_transfer *t, uint64_t first, uint64_t count)
 {
 	struct tftp_server *srv = t->srv;
 	size_t bs = t->rx.blksize, seg = bs + 4;
 	size_t per = UDP_MAX_PAYLOAD / seg;
+	const uint8_t *bytes = tftp_source_bytes(t->src);
 	if (per > MAX_SEGS)
 		per = MAX_SEGS;
 	while (count) {
 		size_t n = count < per ? (size_t)count : per;
-		struct iovec iov[MAX_SEGS];
-		size_t want = 0;
+		struct iovec iov[2 * MAX_SEGS];
 		for (size_t i = 0; i < n; i++) {
 			uint64_t idx = first + i;
-			tftp_build_data_hdr(srv->sendbuf + i * seg, 4, (uint16_t)idx);
-			iov[i].iov_base = srv->sendbuf + i * seg + 4;
-			iov[i].iov_len = (size_t)tftp_rxfer_block_len(&t->rx, idx);
-			want += iov[i].iov_len;
+			uint8_t *hdr = srv->hdrbuf + 4 * i;
+			size_t len = (size_t)tftp_rxfer_block_len(&t->rx, idx);
+			tftp_build_data_hdr(hdr, 4, (uint16_t)idx);
+			iov[2 * i] = (struct iovec){hdr, 4};
+			iov[2 * i + 1] =
+				(struct iovec){len ? (void *)(bytes + (idx - 1) * bs) : NULL, len};
 		}
-		long got = want ? tftp_source_read(t->src, (first - 1) * bs, iov, (int)n) : 0;
-		if (got < 0)
-			return (int)got;
-		if ((size_t)got != want)
-			return -EIO; /* file shrank under us */
-		size_t total = (n - 1) * seg + 4 + iov[n - 1].iov_len;
-		int rc = send_train(t, srv->sendbuf, seg, n, total);
+		int rc = send_train(t, iov, seg, n);
 		if (rc < 0 && !send_transient(rc))
 			return rc; /* transient: like a lost packet, the timer resends */
+		tftp_source_sent(&srv->cache, t->src, (n - 1) * bs + iov[2 * n - 1].iov_len,
+				 srv->nxfers);
 		first += n;
 		count -= n;
 	}
@@ -378,10 +382,14 @@ static void xfer_finish(struct tftp_transfer *t, bool ok, const char *why)
 	xfer_free(t);
 }
 
+/* Make the timer fire by `at` (ms). A timer already due no later stays as it is: the state
+ * machine answers an early expiry with its real deadline, so a transfer whose deadline moves
+ * on with every ACK re-arms about once per timeout instead of once per packet. */
 static void arm_timer(struct tftp_transfer *t, uint64_t at)
 {
-	if (!at)
+	if (!at || (t->timer_at && t->timer_at <= at))
 		return;
+	t->timer_at = at;
 	uint64_t now = now_ms();
 	uint64_t d = at > now ? at - now : 0;
 	struct timeval tv = {(time_t)(d / 1000), (suseconds_t)(d % 1000) * 1000};
@@ -392,14 +400,14 @@ static int send_oack(struct tftp_transfer *t)
 {
 	uint8_t buf[512];
 	int n = tftp_build_oack_negotiated(buf, sizeof(buf), &t->neg);
-	return n < 0 ? n : send_raw(t, buf, (size_t)n, 0);
+	return n < 0 ? n : send_raw(t, buf, (size_t)n);
 }
 
 static int send_ack(struct tftp_transfer *t, uint64_t idx)
 {
 	uint8_t buf[4];
 	tftp_build_ack(buf, sizeof(buf), (uint16_t)idx);
-	return send_raw(t, buf, 4, 0);
+	return send_raw(t, buf, 4);
 }
 
 /* Finish a write: the temporary file becomes the named one. */
@@ -436,6 +444,10 @@ static void run_action(struct tftp_transfer *t, const struct tftp_action *a)
 		return;
 	case TFTP_ACT_FAIL: xfer_finish(t, false, tftp_fail_str(a->fail)); return;
 	}
+	if (rc == -EFAULT) { /* the mapped file shrank under the transfer */
+		xfer_finish(t, false, tftp_fail_str(TFTP_FAIL_IO));
+		return;
+	}
 	if (rc < 0 && !send_transient(rc)) {
 		char why[128];
 		snprintf(why, sizeof(why), "send: %s", strerror(-rc));
@@ -449,6 +461,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct tftp_transfer *t = arg;
 	struct tftp_action a;
+	t->timer_at = 0;
 	if (t->is_write)
 		tftp_wxfer_on_timeout(&t->wx, now_ms(), &a);
 	else
@@ -917,13 +930,9 @@ struct tftp_server *tftp_server_new(struct event_base *base, struct pxed_config 
 		return NULL;
 	srv->base = base;
 	srv->gso_ok = true;
-	srv->sendcap = 65536 + 4 * MAX_SEGS;
-	srv->sendbuf = malloc(srv->sendcap);
 	srv->lfd = bind_listen(&cfg->tftp.listen);
-	if (srv->lfd < 0 || !srv->sendbuf) {
-		log_err("tftp: cannot listen on %s: %s", where,
-			srv->lfd < 0 ? strerror(-srv->lfd) : "out of memory");
-		free(srv->sendbuf);
+	if (srv->lfd < 0) {
+		log_err("tftp: cannot listen on %s: %s", where, strerror(-srv->lfd));
 		free(srv);
 		return NULL;
 	}
@@ -967,6 +976,5 @@ void tftp_server_free(struct tftp_server *srv)
 	event_free(srv->lev);
 	close(srv->lfd);
 	config_unref(srv->cfg);
-	free(srv->sendbuf);
 	free(srv);
 }

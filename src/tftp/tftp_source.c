@@ -2,8 +2,10 @@
 #include "tftp/tftp_source.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "core/path.h"
@@ -57,6 +59,22 @@ out_nomem:
 	return -ENOMEM;
 }
 
+/* Map the whole file read-only; the descriptor is not needed after that. */
+static int map_file(struct tftp_source *s)
+{
+	if (s->size > SIZE_MAX)
+		return -EFBIG; /* 32-bit: larger than the address space */
+	if (s->size > 0) {
+		void *p = mmap(NULL, (size_t)s->size, PROT_READ, MAP_SHARED, s->fd, 0);
+		if (p == MAP_FAILED)
+			return -errno;
+		s->map = p;
+	}
+	close(s->fd);
+	s->fd = -1;
+	return 0;
+}
+
 static bool same_file(const struct tftp_source *s, const struct stat *st, bool netascii)
 {
 	return s->dev == st->st_dev && s->ino == st->st_ino && s->st_size == st->st_size &&
@@ -92,13 +110,11 @@ int tftp_source_get(struct tftp_source_cache *c, int rootfd, const char *rel, bo
 	s->ino = st.st_ino;
 	s->mtime = st.st_mtim;
 	s->netascii = netascii;
-	if (netascii) {
-		int rc = load_netascii(s, netascii_max);
-		if (rc < 0) {
-			close(fd);
-			free(s);
-			return rc;
-		}
+	int rc = netascii ? load_netascii(s, netascii_max) : map_file(s);
+	if (rc < 0) {
+		close(fd);
+		free(s);
+		return rc;
 	}
 	s->next = c->head;
 	c->head = s;
@@ -144,24 +160,28 @@ void tftp_source_put(struct tftp_source_cache *c, struct tftp_source *s)
 	}
 	if (s->fd >= 0)
 		close(s->fd);
+	if (s->map)
+		munmap(s->map, (size_t)s->size);
 	free(s->mem);
 	free(s);
 }
 
-long tftp_source_read(const struct tftp_source *s, uint64_t off, const struct iovec *iov, int n)
+const uint8_t *tftp_source_bytes(const struct tftp_source *s)
 {
-	if (s->fd >= 0) {
-		ssize_t r = preadv(s->fd, iov, n, (off_t)off);
-		return r < 0 ? -errno : (long)r;
-	}
-	long total = 0;
-	for (int i = 0; i < n && off < s->size; i++) {
-		size_t k = iov[i].iov_len;
-		if (k > s->size - off)
-			k = (size_t)(s->size - off);
-		memcpy(iov[i].iov_base, s->mem + off, k);
-		off += k;
-		total += (long)k;
-	}
-	return total;
+	return s->map ? s->map : s->mem;
+}
+
+void tftp_source_sent(struct tftp_source_cache *c, const struct tftp_source *s, size_t len,
+		      unsigned nxfers)
+{
+	if (!s->map)
+		return;
+	c->sent += len;
+	uint64_t budget = (uint64_t)nxfers * TFTP_SOURCE_TRIM_PER_XFER;
+	if (c->sent < TFTP_SOURCE_TRIM_MIN || c->sent < budget)
+		return;
+	c->sent = 0;
+	for (struct tftp_source *m = c->head; m; m = m->next)
+		if (m->map)
+			(void)madvise(m->map, (size_t)m->size, MADV_DONTNEED);
 }
