@@ -827,6 +827,15 @@ static void validate_inventory(struct pxed_config *c, struct config_errors *errs
 	}
 }
 
+/* A blank or control byte (a tab would split the fstab or exports line the path goes into). */
+static bool has_blank(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return true;
+	return false;
+}
+
 /* "DIR:MOUNTPOINT[:ro|rw], ...": DIR and MOUNTPOINT absolute, no ':' or spaces inside. */
 int config_mounts_parse(const char *s, struct config_mount *out, size_t cap, const char **why)
 {
@@ -863,9 +872,10 @@ int config_mounts_parse(const char *s, struct config_mount *out, size_t cap, con
 			*why = "path too long";
 			return -1;
 		}
-		if (dir[0] != '/' || mp[0] != '/' || strchr(dir, ' ') || strchr(mp, ' ') ||
+		if (dir[0] != '/' || mp[0] != '/' || has_blank(dir) || has_blank(mp) ||
 		    strstr(dir, "/..") || strstr(mp, "/..")) {
-			*why = "DIR and MOUNTPOINT must be absolute paths without spaces or \"..\"";
+			*why = "DIR and MOUNTPOINT must be absolute paths without blanks, control "
+			       "characters or \"..\"";
 			return -1;
 		}
 		bool rw = false;

@@ -349,8 +349,40 @@ static void test_inventory_sections(void)
 	unlink(p);
 }
 
+/* A profile's `mounts`: entries, defaults, and what is refused. */
+static void test_mounts_parse(void)
+{
+	struct config_mount m[CONFIG_MAX_MOUNTS];
+	const char *why = NULL;
+	CHECK_EQ(config_mounts_parse("/srv/home:/home:rw, /srv/opt:/opt", m, CONFIG_MAX_MOUNTS,
+				     &why),
+		 2);
+	CHECK_STR(m[0].dir, "/srv/home");
+	CHECK_STR(m[0].mountpoint, "/home");
+	CHECK(m[0].rw);
+	CHECK_STR(m[1].dir, "/srv/opt");
+	CHECK_STR(m[1].mountpoint, "/opt");
+	CHECK(!m[1].rw);
+	CHECK_EQ(config_mounts_parse(" ,\t/a:/b:ro ,", m, 1, &why), 1);
+	CHECK_EQ(config_mounts_parse("/a:/b, /c:/d", NULL, 0, &why), 2);
+	CHECK_EQ(config_mounts_parse("", m, CONFIG_MAX_MOUNTS, &why), 0);
+	CHECK_EQ(config_mounts_parse("/a:/b:rx", m, CONFIG_MAX_MOUNTS, &why), -1);
+	CHECK_EQ(config_mounts_parse("a:/b", m, CONFIG_MAX_MOUNTS, &why), -1);
+	CHECK_EQ(config_mounts_parse("/a/../etc:/b", m, CONFIG_MAX_MOUNTS, &why), -1);
+	CHECK_EQ(config_mounts_parse("/a b:/b", m, CONFIG_MAX_MOUNTS, &why), -1);
+	/* a tab or control byte inside would split the fstab / exports line (found writing
+	 * tests/fuzz/fuzz_config_mounts.c: "/srv/a\t*(rw):/mnt" exported /srv/a to everyone) */
+	why = NULL;
+	CHECK_EQ(config_mounts_parse("/srv/a\t*(rw):/mnt", m, CONFIG_MAX_MOUNTS, &why), -1);
+	CHECK(why && strstr(why, "without spaces"));
+	CHECK_EQ(config_mounts_parse("/srv/a:/mnt\tx", m, CONFIG_MAX_MOUNTS, &why), -1);
+	CHECK_EQ(config_mounts_parse("/srv/a\n/x:/mnt", m, CONFIG_MAX_MOUNTS, &why), -1);
+	CHECK_EQ(config_mounts_parse("/srv/a\x7f:/mnt", m, CONFIG_MAX_MOUNTS, &why), -1);
+}
+
 int main(void)
 {
+	RUN(test_mounts_parse);
 	RUN(test_inventory_sections);
 	RUN(test_dhcp_sections);
 	RUN(test_dhcp_section_errors);
