@@ -374,7 +374,7 @@ static void test_mounts_parse(void)
 	 * tests/fuzz/fuzz_config_mounts.c: "/srv/a\t*(rw):/mnt" exported /srv/a to everyone) */
 	why = NULL;
 	CHECK_EQ(config_mounts_parse("/srv/a\t*(rw):/mnt", m, CONFIG_MAX_MOUNTS, &why), -1);
-	CHECK(why && strstr(why, "without spaces"));
+	CHECK(why && strstr(why, "without blanks"));
 	CHECK_EQ(config_mounts_parse("/srv/a:/mnt\tx", m, CONFIG_MAX_MOUNTS, &why), -1);
 	CHECK_EQ(config_mounts_parse("/srv/a\n/x:/mnt", m, CONFIG_MAX_MOUNTS, &why), -1);
 	CHECK_EQ(config_mounts_parse("/srv/a\x7f:/mnt", m, CONFIG_MAX_MOUNTS, &why), -1);
