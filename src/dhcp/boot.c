@@ -9,6 +9,32 @@
 #include "core/config.h"
 #include "dhcp/pxe_opts.h"
 
+/* Copy src into dst (cap bytes), truncated, always NUL-terminated. */
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+static const struct boot_vars *vars_self(const void *ctx)
+{
+	return ctx;
+}
+
+/* boot_expand with the values asked of src only when tmpl uses a variable. */
+static int expand_src(const char *tmpl, const struct boot_vars_src *src, char *out, size_t cap)
+{
+	if (!strstr(tmpl, "${")) { /* the common case: nothing to expand */
+		size_t n = strlen(tmpl);
+		if (n + 1 > cap)
+			return -ENAMETOOLONG;
+		memcpy(out, tmpl, n + 1);
+		return 0;
+	}
+	return boot_expand(tmpl, src->fill(src->ctx), out, cap);
+}
+
 int boot_expand(const char *tmpl, const struct boot_vars *v, char *out, size_t cap)
 {
 	static const char *names[] = {"server", "ip", "mac", "name", "hostname"};
@@ -122,6 +148,14 @@ int boot_choose(const struct pxed_config *cfg, const struct config_subnet *sn,
 		const struct config_node *node, const struct pxe_client *pc,
 		const struct boot_vars *vars, struct boot_choice *out)
 {
+	struct boot_vars_src src = {vars_self, vars};
+	return boot_choose_lazy(cfg, sn, node, pc, &src, out);
+}
+
+int boot_choose_lazy(const struct pxed_config *cfg, const struct config_subnet *sn,
+		     const struct config_node *node, const struct pxe_client *pc,
+		     const struct boot_vars_src *src, struct boot_choice *out)
+{
 	memset(out, 0, sizeof(*out));
 	choose_arch(node, pc, out);
 	out->stage = choose_stage(pc, out->arch);
@@ -151,16 +185,18 @@ int boot_choose(const struct pxed_config *cfg, const struct config_subnet *sn,
 		file = arch_file(sb, &cfg->dhcp.boot, out->arch, out->stage, &from);
 	}
 	if (!file) {
-		snprintf(out->reason, sizeof(out->reason), "no boot file configured for %s",
-			 out->arch_name);
+		/* hot (every ordinary client when no boot file is set): no printf */
+		copy_str(out->reason, sizeof(out->reason), "no boot file configured for ");
+		size_t n = strlen(out->reason);
+		copy_str(out->reason + n, sizeof(out->reason) - n, out->arch_name);
 		return 0;
 	}
-	if (boot_expand(file, vars, out->file, sizeof(out->file)) < 0) {
-		snprintf(out->reason, sizeof(out->reason), "boot file too long after expansion");
+	if (expand_src(file, src, out->file, sizeof(out->file)) < 0) {
+		copy_str(out->reason, sizeof(out->reason), "boot file too long after expansion");
 		return 0;
 	}
 	out->has_file = true;
-	snprintf(out->reason, sizeof(out->reason), "%s", from);
+	copy_str(out->reason, sizeof(out->reason), from);
 	return 0;
 }
 
@@ -196,24 +232,30 @@ static const char *derived_file(const struct pxed_config *cfg, const struct conf
 	}
 }
 
+void boot_from_profile(const struct pxed_config *cfg, const struct config_profile *profile,
+		       const struct boot_vars *vars, struct boot_choice *out)
+{
+	/* iPXE refused its own binary again: the profile's script is the way on */
+	bool refused_ipxe = strstr(out->reason, "not chainloading") != NULL;
+	if (out->has_file || !profile || (refused_ipxe && !cfg->http.enabled))
+		return;
+	char url[128];
+	const char *file = derived_file(cfg, profile, out, url, sizeof(url));
+	if (!file || boot_expand(file, vars, out->file, sizeof(out->file)) < 0)
+		return;
+	out->has_file = true;
+	snprintf(out->reason, sizeof(out->reason), "profile %.60s (loader %s)", profile->name,
+		 profile->loader == LOADER_PXELINUX ? "pxelinux"
+		 : profile->loader == LOADER_GRUB   ? "grub"
+						    : "ipxe");
+}
+
 int boot_choose_profile(const struct pxed_config *cfg, const struct config_subnet *sn,
 			const struct config_node *node, const struct config_profile *profile,
 			const struct pxe_client *pc, const struct boot_vars *vars,
 			struct boot_choice *out)
 {
 	boot_choose(cfg, sn, node, pc, vars, out);
-	/* iPXE refused its own binary again: the profile's script is the way on */
-	bool refused_ipxe = strstr(out->reason, "not chainloading") != NULL;
-	if (out->has_file || !profile || (refused_ipxe && !cfg->http.enabled))
-		return 0;
-	char url[128];
-	const char *file = derived_file(cfg, profile, out, url, sizeof(url));
-	if (!file || boot_expand(file, vars, out->file, sizeof(out->file)) < 0)
-		return 0;
-	out->has_file = true;
-	snprintf(out->reason, sizeof(out->reason), "profile %.60s (loader %s)", profile->name,
-		 profile->loader == LOADER_PXELINUX ? "pxelinux"
-		 : profile->loader == LOADER_GRUB   ? "grub"
-						    : "ipxe");
+	boot_from_profile(cfg, profile, vars, out);
 	return 0;
 }

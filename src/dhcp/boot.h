@@ -40,6 +40,13 @@ struct boot_vars {
 	const char *hostname; /* node host name, or "" */
 };
 
+/* boot_vars made on demand, for callers that would rather not format values nobody uses:
+ * fill(ctx) is called only when a template actually contains "${". */
+struct boot_vars_src {
+	const struct boot_vars *(*fill)(const void *ctx);
+	const void *ctx;
+};
+
 /**
  * Decide the boot file for a client described by pc (from pxe_client_info), on subnet sn
  * (may be NULL: proxy mode), known as node (may be NULL). Architecture: node arch override,
@@ -54,6 +61,11 @@ int boot_choose(const struct pxed_config *cfg, const struct config_subnet *sn,
 		const struct config_node *node, const struct pxe_client *pc,
 		const struct boot_vars *vars, struct boot_choice *out);
 
+/** boot_choose with the ${...} values made by src only if a template needs them. */
+int boot_choose_lazy(const struct pxed_config *cfg, const struct config_subnet *sn,
+		     const struct config_node *node, const struct pxe_client *pc,
+		     const struct boot_vars_src *src, struct boot_choice *out);
+
 /**
  * As boot_choose, and when nothing is configured for the stage, derive the file from the
  * machine's profile (profile may be NULL: no derivation): iPXE gets the rendered script
@@ -66,6 +78,14 @@ int boot_choose_profile(const struct pxed_config *cfg, const struct config_subne
 			const struct config_node *node, const struct config_profile *profile,
 			const struct pxe_client *pc, const struct boot_vars *vars,
 			struct boot_choice *out);
+
+/**
+ * The second half of boot_choose_profile: when boot_choose left out without a file, derive one
+ * from profile (may be NULL: nothing happens). For callers that resolve the profile only when
+ * it is needed.
+ */
+void boot_from_profile(const struct pxed_config *cfg, const struct config_profile *profile,
+		       const struct boot_vars *vars, struct boot_choice *out);
 
 /** Expand ${server} ${ip} ${mac} ${name} ${hostname} in tmpl into out. Unknown variables are
  * kept literally. Returns 0 or -ENAMETOOLONG. */

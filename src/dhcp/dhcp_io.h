@@ -1,6 +1,8 @@
 /* DHCP adapter: sockets for the server/proxy port (67) and the PXE boot-server port (4011), a
  * packet socket for link-layer unicast to clients without an address, the lease table, and
- * group commit of leases to the store before any ACK leaves. Decisions are dhcp_policy's. */
+ * group commit of leases to the store before any ACK leaves (replies that bind nothing go out
+ * before the commit). Batches: recvmmsg in, sendmmsg out; under load the sockets are read on a
+ * timer (docs/dhcp.md, "Durability and throughput"). Decisions are dhcp_policy's. */
 #ifndef PXED_DHCP_IO_H
 #define PXED_DHCP_IO_H
 

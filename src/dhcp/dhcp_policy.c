@@ -27,7 +27,43 @@ struct pctx {
 	uint32_t server_id;
 	uint32_t next_server;
 	struct dhcp_result *out;
+	/* ${...} values for the boot file, formatted only when a template uses one */
+	uint32_t boot_ip;
+	bool vars_ready;
+	struct boot_vars vars;
+	char v_server[16], v_ip[16], v_mac[3 * 16];
 };
+
+/* Copy src into dst (cap bytes), truncated, always NUL-terminated: the hot path's snprintf
+ * "%s". */
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+static void set_reason(struct pctx *p, const char *why)
+{
+	copy_str(p->out->reason, sizeof(p->out->reason), why);
+}
+
+/* Dotted quad of ip (host order) into out (16 bytes), without printf. */
+static void fmt_ip(uint32_t ip, char out[16])
+{
+	char *o = out;
+	for (int i = 3; i >= 0; i--) {
+		unsigned b = (ip >> (8 * i)) & 0xff;
+		if (b >= 100)
+			*o++ = (char)('0' + b / 100);
+		if (b >= 10)
+			*o++ = (char)('0' + b / 10 % 10);
+		*o++ = (char)('0' + b % 10);
+		if (i)
+			*o++ = '.';
+	}
+	*o = 0;
+}
 
 const char *dhcp_drop_str(enum dhcp_drop d)
 {
@@ -60,14 +96,14 @@ static int drop(struct pctx *p, enum dhcp_drop why)
 {
 	p->out->verdict = DHCP_V_DROP;
 	p->out->drop = why;
-	snprintf(p->out->reason, sizeof(p->out->reason), "%s", dhcp_drop_str(why));
+	set_reason(p, dhcp_drop_str(why));
 	return 0;
 }
 
 static int silent(struct pctx *p, const char *why)
 {
 	p->out->verdict = DHCP_V_SILENT;
-	snprintf(p->out->reason, sizeof(p->out->reason), "%s", why);
+	set_reason(p, why);
 	return 0;
 }
 
@@ -189,8 +225,8 @@ static void make_lease(struct pctx *p, uint32_t ip, enum lease_state st, int64_t
 	l->ends = ends;
 	l->arch = p->out->boot.arch;
 	if (p->node) {
-		snprintf(l->node, sizeof(l->node), "%s", p->node->name);
-		snprintf(l->hostname, sizeof(l->hostname), "%s",
+		copy_str(l->node, sizeof(l->node), p->node->name);
+		copy_str(l->hostname, sizeof(l->hostname),
 			 p->node->hostname ? p->node->hostname : p->node->name);
 	} else {
 		size_t n;
@@ -264,31 +300,52 @@ static void add_network_options(struct pctx *p, struct dhcp_reply_builder *rb)
 		add_routes(rb, sn);
 }
 
-/* Decide the boot file for this client into out->boot. */
+/* The ${...} values (boot_vars.fill): formatted on first use, once per decision. */
+static const struct boot_vars *boot_vars_fill(const void *ctx)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct pctx *p = (struct pctx *)ctx; /* the policy's own context: memoizes the values */
+	if (p->vars_ready)
+		return &p->vars;
+	fmt_ip(p->next_server, p->v_server);
+	p->v_ip[0] = 0;
+	if (p->boot_ip)
+		fmt_ip(p->boot_ip, p->v_ip);
+	char *m = p->v_mac;
+	for (unsigned i = 0; i < p->msg.hdr.hlen && i < 16; i++) {
+		if (i)
+			*m++ = ':';
+		*m++ = hex[p->msg.hdr.chaddr[i] >> 4];
+		*m++ = hex[p->msg.hdr.chaddr[i] & 15];
+	}
+	*m = 0;
+	const char *name = p->node ? p->node->name : "";
+	p->vars = (struct boot_vars){p->v_server, p->v_ip, p->v_mac, name,
+				     p->node && p->node->hostname ? p->node->hostname : name};
+	p->vars_ready = true;
+	return &p->vars;
+}
+
+/* Decide the boot file for this client into out->boot. The machine's profile (for loaders
+ * derived from it when none is configured) is resolved only when no file was configured and
+ * the configuration has profiles at all. */
 static void decide_boot(struct pctx *p, uint32_t yiaddr)
 {
-	char server[INET_ADDRSTRLEN], ip[INET_ADDRSTRLEN] = "", mac[3 * 16] = "";
-	struct in_addr a = {htonl(p->next_server)};
-	inet_ntop(AF_INET, &a, server, sizeof(server));
-	if (yiaddr) {
-		a.s_addr = htonl(yiaddr);
-		inet_ntop(AF_INET, &a, ip, sizeof(ip));
-	}
-	for (unsigned i = 0; i < p->msg.hdr.hlen && i < 16; i++)
-		snprintf(mac + (i ? 3 * i - 1 : 0), sizeof(mac) - (i ? 3 * i - 1 : 0), "%s%02x",
-			 i ? ":" : "", p->msg.hdr.chaddr[i]);
-	struct boot_vars v = {server, ip, mac, p->node ? p->node->name : "",
-			      p->node ? (p->node->hostname ? p->node->hostname : p->node->name)
-				      : ""};
-	/* the machine's profile, for loaders derived from it when none is configured */
+	p->boot_ip = yiaddr;
+	p->vars_ready = false;
+	struct boot_vars_src lazy = {boot_vars_fill, p};
+	struct boot_choice *b = &p->out->boot;
+	boot_choose_lazy(p->cfg, p->sn, p->node, &p->pc, &lazy, b);
+	if (b->has_file || !p->cfg->nprofiles)
+		return;
+	const struct boot_vars *v = boot_vars_fill(p);
 	uint16_t arch = p->pc.arch_src != PXE_ARCH_SRC_NONE ? p->pc.arch : 0;
 	struct boot_facts f = {.mac = p->msg.hdr.hlen == 6 ? p->msg.hdr.chaddr : NULL,
-			       .server = server,
+			       .server = v->server,
 			       .arch = arch};
 	struct boot_ctx bc;
 	inventory_resolve(p->cfg, &f, &bc);
-	boot_choose_profile(p->cfg, p->sn, p->node, bc.action == BOOT_REFUSE ? NULL : bc.profile,
-			    &p->pc, &v, &p->out->boot);
+	boot_from_profile(p->cfg, bc.action == BOOT_REFUSE ? NULL : bc.profile, v, b);
 }
 
 /* siaddr/file/66/67, vendor class 60, PXE vendor options 43, machine id 97. */
@@ -305,9 +362,8 @@ static void add_boot_options(struct pctx *p, struct dhcp_reply_builder *rb, bool
 				      ? 0
 				      : DHCP_RB_IF_REQUESTED;
 		dhcp_rb_add_flags(rb, DHCP_OPT_BOOTFILE, b->file, n, fl);
-		char server[INET_ADDRSTRLEN];
-		struct in_addr a = {htonl(p->next_server)};
-		inet_ntop(AF_INET, &a, server, sizeof(server));
+		char server[16];
+		fmt_ip(p->next_server, server);
 		dhcp_rb_add_flags(rb, DHCP_OPT_TFTP_SERVER, server, strlen(server),
 				  DHCP_RB_IF_REQUESTED);
 	}
@@ -400,7 +456,7 @@ static int nak(struct pctx *p, const char *why)
 	struct dhcp_reply_builder rb;
 	begin_reply(p, &rb, DHCP_NAK);
 	dhcp_rb_add_str(&rb, DHCP_OPT_MESSAGE, why);
-	snprintf(p->out->reason, sizeof(p->out->reason), "%s", why);
+	set_reason(p, why);
 	return finish_reply(p, &rb, DHCP_NAK);
 }
 
@@ -424,7 +480,7 @@ static int do_discover(struct pctx *p)
 		lt_put(p->lt, &l);
 	}
 	p->out->probe = fresh && p->cfg->dhcp.ping_check;
-	snprintf(p->out->reason, sizeof(p->out->reason), "%s", why);
+	set_reason(p, why);
 	return offer_or_ack(p, DHCP_OFFER, ip);
 }
 
@@ -437,7 +493,7 @@ static int bind_and_ack(struct pctx *p, uint32_t ip, const char *why)
 	make_lease(p, ip, LEASE_BOUND, p->now + lease_time(p), &p->out->lease);
 	lt_put(p->lt, &p->out->lease);
 	p->out->persist = true;
-	snprintf(p->out->reason, sizeof(p->out->reason), "%s", why);
+	set_reason(p, why);
 	return 0;
 }
 
@@ -472,9 +528,7 @@ static int do_request(struct pctx *p)
 		}
 		return nak(p, "address not available to this client");
 	}
-	char why[64];
-	snprintf(why, sizeof(why), "%s", state);
-	return bind_and_ack(p, ip, why);
+	return bind_and_ack(p, ip, state);
 }
 
 /* RFC 2131 §4.3.3: the address is in use elsewhere; quarantine it. */
@@ -529,7 +583,7 @@ static int do_inform(struct pctx *p)
 	decide_boot(p, p->msg.hdr.ciaddr);
 	add_network_options(p, &rb);
 	add_boot_options(p, &rb, false, NULL, 0);
-	snprintf(p->out->reason, sizeof(p->out->reason), "inform");
+	set_reason(p, "inform");
 	return finish_reply(p, &rb, DHCP_ACK);
 }
 
@@ -545,7 +599,7 @@ static int do_bootp(struct pctx *p)
 	decide_boot(p, ip);
 	add_network_options(p, &rb);
 	add_boot_options(p, &rb, false, NULL, 0);
-	snprintf(p->out->reason, sizeof(p->out->reason), "BOOTP, fixed address of the node");
+	set_reason(p, "BOOTP, fixed address of the node");
 	return finish_reply(p, &rb, 0);
 }
 

@@ -4,6 +4,7 @@
 #include "core/buf.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 enum { WHERE_NONE = 0, WHERE_PKT = 1, WHERE_SCRATCH = 2 };
@@ -59,8 +60,9 @@ static int area_next(struct rd *r, uint8_t *code, size_t *off, uint8_t *len)
 	return 1;
 }
 
-/* Pass 1: count instances and total length of every code found in area a. */
-static int index_area(const uint8_t *buf, struct area a, struct dhcp_msg *m)
+/* Pass 1: count instances and total length of every code found in area a; *repeated counts
+ * the codes seen more than once. */
+static int index_area(const uint8_t *buf, struct area a, struct dhcp_msg *m, unsigned *repeated)
 {
 	struct rd r;
 	uint8_t code, len;
@@ -73,8 +75,9 @@ static int index_area(const uint8_t *buf, struct area a, struct dhcp_msg *m)
 		if (o->where == WHERE_NONE) {
 			o->where = WHERE_PKT;
 			o->off = (uint16_t)(a.off + off);
-		} else {
+		} else if (o->where == WHERE_PKT) {
 			o->where = WHERE_SCRATCH; /* RFC 3396: concatenate in pass 2 */
+			(*repeated)++;
 		}
 		if (o->count < 255)
 			o->count++;
@@ -140,17 +143,20 @@ static int parse_options(const uint8_t *buf, size_t len, struct dhcp_msg *m)
 {
 	struct area areas[3] = {{DHCP_MIN_LEN, len - DHCP_MIN_LEN}};
 	size_t n = 1;
+	unsigned repeated = 0;
 	int rc;
 
-	if ((rc = index_area(buf, areas[0], m)) < 0 || (rc = read_overload(m)) < 0)
+	if ((rc = index_area(buf, areas[0], m, &repeated)) < 0 || (rc = read_overload(m)) < 0)
 		return rc;
 	if (m->overload & DHCP_OVERLOAD_FILE)
 		areas[n++] = (struct area){DHCP_FILE_OFF, DHCP_FILE_LEN};
 	if (m->overload & DHCP_OVERLOAD_SNAME)
 		areas[n++] = (struct area){DHCP_SNAME_OFF, DHCP_SNAME_LEN};
 	for (size_t i = 1; i < n; i++)
-		if ((rc = index_area(buf, areas[i], m)) < 0)
+		if ((rc = index_area(buf, areas[i], m, &repeated)) < 0)
 			return rc;
+	if (!repeated) /* the common case: every option once, all views into the packet */
+		return 0;
 	if ((rc = assign_scratch(m)) < 0)
 		return rc;
 	if (m->scratch_used) {
@@ -168,7 +174,8 @@ int dhcp_parse(const uint8_t *buf, size_t len, struct dhcp_msg *msg)
 	uint32_t cookie;
 	int rc;
 
-	memset(&m, 0, sizeof(m));
+	/* everything but the scratch area, which is written before it is read */
+	memset(&m, 0, offsetof(struct dhcp_msg, scratch));
 	if (len > DHCP_MAX_PACKET)
 		return -EMSGSIZE;
 	if (len < DHCP_MIN_LEN)
@@ -186,7 +193,7 @@ int dhcp_parse(const uint8_t *buf, size_t len, struct dhcp_msg *msg)
 		m.bootp = true; /* RFC 951 message: vend field is opaque to us */
 	else if ((rc = parse_options(buf, len, &m)) < 0)
 		return rc;
-	*msg = m;
+	memcpy(msg, &m, offsetof(struct dhcp_msg, scratch) + m.scratch_used);
 	return 0;
 }
 

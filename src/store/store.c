@@ -35,6 +35,14 @@
  * After a checkpoint, a WAL grown beyond the limit (a reader held it) is truncated. */
 #define STORE_WAL_CHECKPOINT_PAGES 10000
 #define STORE_WAL_LIMIT_BYTES	   (64 << 20)
+/* The WAL is grown ahead of SQLite in chunks of zeros, each fdatasync'd once: a commit that
+ * appends to a file (new size, new blocks) costs its fdatasync about twice the CPU and time of
+ * one that overwrites blocks already on disk (ext4, measured 97 vs 47 us of CPU). SQLite
+ * ignores what lies past the last valid frame, and overwrites it after each checkpoint. */
+#define STORE_WAL_CHUNK_BYTES (1 << 20)
+/* A WAL frame is a 24-byte header plus a page; the WAL starts with a 32-byte header. */
+#define STORE_WAL_FRAME_HDR 24
+#define STORE_WAL_HDR_BYTES 32
 /* Page cache of the writer: 100,000 leases take about 10 MiB. */
 #define STORE_CACHE_KIB 16384
 
@@ -129,6 +137,8 @@ struct store {
 	bool readonly;
 	bool in_txn;
 	unsigned staged;
+	int64_t wal_ready; /* bytes of the WAL known to be written and synced (0: not known yet) */
+	int64_t wal_frame; /* bytes per WAL frame */
 	int failed; /* first error of a change staged since the last commit; that commit fails */
 	struct store_stats stats;
 	char errmsg[768];
@@ -526,6 +536,52 @@ static int quick_check(struct store *st, char *err, size_t errlen)
 	return -EUCLEAN;
 }
 
+/* Make sure bytes [0, need) of the WAL are written and synced (zeros past SQLite's frames),
+ * growing it by STORE_WAL_CHUNK_BYTES at a time, so that commits overwrite instead of append.
+ * Best effort: on any error the WAL simply grows as SQLite writes it. */
+static void wal_grow(struct store *st, int64_t need)
+{
+	static const uint8_t zeros[64 << 10];
+	sqlite3_file *f = NULL;
+	if (sqlite3_file_control(st->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) != SQLITE_OK ||
+	    !f || !f->pMethods)
+		return;
+	sqlite3_int64 size = 0;
+	if (f->pMethods->xFileSize(f, &size) != SQLITE_OK)
+		return;
+	st->wal_ready = size;
+	if (size >= need)
+		return;
+	int64_t end = need - need % STORE_WAL_CHUNK_BYTES + STORE_WAL_CHUNK_BYTES;
+	for (int64_t off = size; off < end; off += (int64_t)sizeof(zeros)) {
+		int n = end - off < (int64_t)sizeof(zeros) ? (int)(end - off) : (int)sizeof(zeros);
+		if (f->pMethods->xWrite(f, zeros, n, off) != SQLITE_OK)
+			return;
+	}
+	if (f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) == SQLITE_OK)
+		st->wal_ready = end;
+}
+
+/* Called by SQLite after each commit with the frames now in the WAL: checkpoint when there
+ * are STORE_WAL_CHECKPOINT_PAGES (as PRAGMA wal_autocheckpoint would; passive: never waits
+ * for readers), else keep half a chunk of synced WAL ahead of the next commit. The commit is
+ * durable already: this never fails it. */
+static int wal_hook(void *ctx, sqlite3 *db, const char *name, int frames)
+{
+	struct store *st = ctx;
+	if (frames >= STORE_WAL_CHECKPOINT_PAGES) {
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		return SQLITE_OK;
+	}
+	int64_t end = STORE_WAL_HDR_BYTES + (int64_t)frames * st->wal_frame;
+	int64_t need = end + STORE_WAL_CHUNK_BYTES / 2;
+	if (need > STORE_WAL_LIMIT_BYTES)
+		need = STORE_WAL_LIMIT_BYTES;
+	if (need > st->wal_ready)
+		wal_grow(st, need);
+	return SQLITE_OK;
+}
+
 /* WAL journal (readers never block the writer) and synchronous=FULL (COMMIT fsyncs the WAL). */
 static int db_setup_rw(struct store *st, char *err, size_t errlen)
 {
@@ -554,7 +610,16 @@ static int db_setup_rw(struct store *st, char *err, size_t errlen)
 		 "PRAGMA journal_size_limit=%d; PRAGMA cache_size=-%d",
 		 STORE_WAL_CHECKPOINT_PAGES, STORE_WAL_LIMIT_BYTES, STORE_CACHE_KIB);
 	rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
-	return rc == SQLITE_OK ? 0 : open_fail(st, rc, err, errlen);
+	if (rc != SQLITE_OK)
+		return open_fail(st, rc, err, errlen);
+	int64_t page = 0;
+	rc = query_int(st->db, "PRAGMA page_size", &page);
+	if (rc != SQLITE_ROW)
+		return open_fail(st, rc, err, errlen);
+	st->wal_frame = STORE_WAL_FRAME_HDR + page;
+	/* replaces the hook PRAGMA wal_autocheckpoint installed; wal_hook checkpoints too */
+	sqlite3_wal_hook(st->db, wal_hook, st);
+	return 0;
 }
 
 /* Prepare every statement once. */

@@ -383,6 +383,48 @@ static void test_ipxe_no_loop(void)
 	config_unref(c);
 }
 
+/* Boot file variables are formatted only when a template uses them; without a configured file
+ * the loader comes from the machine's profile, and only when profiles exist at all. */
+static void test_boot_vars_and_profile(void)
+{
+	const char *x[] = {"dhcp.boot-bios=${ip}/${hostname}-${mac}.0"};
+	struct pxed_config *c = load(x, 1);
+	struct lease_table *lt = lt_new();
+	struct dhcp_result r;
+	run(c, lt, &(struct req){.type = DHCP_DISCOVER, .mac_last = 0x21}, NOW, &r);
+	CHECK_STR(r.boot.file, "198.18.0.21/n21-52:54:00:00:00:21.0");
+	CHECK_STR(r.boot.reason, "boot-bios");
+	run(c, lt, &(struct req){.type = DHCP_DISCOVER, .mac_last = 7}, NOW, &r);
+	CHECK_STR(r.boot.file, "198.18.0.100/-52:54:00:00:00:07.0");
+	lt_free(lt);
+	config_unref(c);
+
+	const char *none[] = {"dhcp.boot-bios=", "dhcp.boot-ipxe="};
+	c = load(none, 2);
+	lt = lt_new();
+	run(c, lt, &(struct req){.type = DHCP_DISCOVER, .mac_last = 1}, NOW, &r);
+	CHECK_EQ(r.verdict, DHCP_V_REPLY);
+	CHECK(!r.boot.has_file);
+	CHECK_STR(r.boot.reason, "no boot file configured for bios");
+	lt_free(lt);
+	config_unref(c);
+
+	const char *prof[] = {"dhcp.boot-bios=", "dhcp.boot-ipxe=", "profile.p.kernel=k",
+			      "boot.default-profile=p", "http.enabled=yes"};
+	c = load(prof, 5);
+	lt = lt_new();
+	run(c, lt, &(struct req){.type = DHCP_DISCOVER, .mac_last = 1}, NOW, &r);
+	CHECK(r.boot.has_file);
+	CHECK_STR(r.boot.file, "undionly.kpxe");
+	CHECK_STR(r.boot.reason, "profile p (loader ipxe)");
+	CHECK(run_capture(c, lt, "discover-ipxe-bios.bin", false, &r));
+	CHECK_EQ(r.boot.stage, BOOT_STAGE_IPXE);
+	CHECK(!strncmp(r.boot.file, "http://198.18.0.1/boot/", 23));
+	CHECK_EQ(strlen(r.boot.file), 23 + 17 + 5); /* ${mac}.ipxe */
+	lt_free(lt);
+	config_unref(c);
+}
+
 static void test_proxy(void)
 {
 	const char *x[] = {"dhcp.mode=proxy"};
@@ -445,6 +487,7 @@ int main(void)
 	RUN(test_relay);
 	RUN(test_firmware_captures);
 	RUN(test_ipxe_no_loop);
+	RUN(test_boot_vars_and_profile);
 	RUN(test_proxy);
 	RUN(test_malformed);
 	return test_summary();

@@ -944,6 +944,77 @@ static void test_kill9(void)
 	done_dir(top, state);
 }
 
+static off_t file_size(const char *state, const char *name)
+{
+	char *p;
+	struct stat sb;
+	if (asprintf(&p, "%s/%s", state, name) < 0)
+		abort();
+	off_t n = stat(p, &sb) == 0 ? sb.st_size : -1;
+	free(p);
+	return n;
+}
+
+/* The WAL is written ahead of SQLite (zeros, synced) so that commits overwrite instead of
+ * append; what lies past the last frame must not matter to a reopen after a crash or to a
+ * reader, and checkpoints must still run (the store's WAL hook replaces SQLite's). */
+static void test_wal_ahead_and_checkpoint(void)
+{
+	char *top, *state = state_dir_new(&top);
+	struct store *st, *r;
+	char err[1024];
+	CHECK_EQ(store_open(state, &st, err, sizeof(err)), 0);
+	struct dhcp_lease l = mk_lease(0x0b000000, 1);
+	CHECK_EQ(store_put_lease(st, &l), 0);
+	CHECK_EQ(store_commit(st), 0);
+	CHECK(file_size(state, STORE_DB_NAME "-wal") >= 512 << 10); /* one frame, a chunk ahead */
+	store_close(st);
+	/* a crash (no close) after 400 commits of one frame each, past the first chunk: the zeros
+	 * past the last frame are not leases */
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (store_open(state, &st, err, sizeof(err)) < 0)
+			_exit(1);
+		for (unsigned i = 1; i <= 400; i++) {
+			l = mk_lease(0x0b000000 + i, i);
+			if (store_put_lease(st, &l) < 0 || store_commit(st) < 0)
+				_exit(2);
+		}
+		_exit(file_size(state, STORE_DB_NAME "-wal") >= 400 * 4120 + (512 << 10) ? 0 : 3);
+	}
+	int ws;
+	CHECK(waitpid(pid, &ws, 0) == pid && WIFEXITED(ws));
+	CHECK_EQ(WEXITSTATUS(ws), 0);
+	struct lease_vec lv = {0};
+	CHECK_EQ(store_open_readonly(state, &r, err, sizeof(err)), 0);
+	CHECK_EQ(store_load_leases(r, collect, &lv), 0);
+	CHECK_EQ(lv.n, 401);
+	store_close(r);
+	/* renew every lease of a 20,000-lease table over and over: past the checkpoint size */
+	CHECK_EQ(store_open(state, &st, err, sizeof(err)), 0);
+	for (unsigned i = 0; i < 20000; i++) {
+		l = mk_lease(0x0c000000 + i, i);
+		CHECK_EQ(store_put_lease(st, &l), 0);
+	}
+	CHECK_EQ(store_commit(st), 0);
+	off_t db0 = file_size(state, STORE_DB_NAME);
+	for (unsigned round = 0; round < 45; round++) {
+		for (unsigned i = 0; i < 20000; i += 7) {
+			l = mk_lease(0x0c000000 + i, i + round);
+			CHECK_EQ(store_put_lease(st, &l), 0);
+		}
+		CHECK_EQ(store_commit(st), 0);
+	}
+	CHECK(file_size(state, STORE_DB_NAME) > db0 + (512 << 10)); /* checkpointed into pxed.db */
+	CHECK(file_size(state, STORE_DB_NAME "-wal") <= 64 << 20);
+	store_close(st);
+	lv.n = 0;
+	CHECK_EQ(load_all(state, &lv), 0);
+	CHECK_EQ(lv.n, 20401);
+	free(lv.v);
+	done_dir(top, state);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -963,6 +1034,7 @@ int main(void)
 	RUN(test_newer_schema);
 	RUN(test_foreign_db);
 	RUN(test_orphan_wal);
+	RUN(test_wal_ahead_and_checkpoint);
 	RUN(test_throughput_100k);
 	RUN(test_kill9);
 	return test_summary();
