@@ -12,6 +12,7 @@
 #include "dhcp/dhcp_wire.h"
 #include "dhcp/lease_table.h"
 #include "dhcp/pxe_opts.h"
+#include "diskless/exports.h"
 
 /* Everything one decision looks at. */
 struct pctx {
@@ -271,6 +272,32 @@ static void add_custom(struct dhcp_reply_builder *rb, const struct config_option
 			dhcp_rb_add(rb, l->opt[i].code, l->opt[i].data, l->opt[i].len);
 }
 
+static const struct boot_vars *boot_vars_fill(const void *ctx);
+
+/* Root path (17) of a node whose profile is diskless = nfs and that has no root-path of its
+ * own: "SERVER:TREE,OPTIONS" (the kernel's nfsroot= syntax, which initramfs-tools also takes
+ * from option 17). Only resolved when the configuration has an NFS profile at all. */
+static void add_diskless_root_path(struct pctx *p, struct dhcp_reply_builder *rb)
+{
+	if (!p->cfg->nprofiles || !diskless_any_nfs(p->cfg) || p->msg.hdr.hlen != 6)
+		return;
+	const struct boot_vars *v = boot_vars_fill(p);
+	uint16_t arch = p->pc.arch_src != PXE_ARCH_SRC_NONE ? p->pc.arch : 0;
+	struct boot_facts f = {.mac = p->msg.hdr.chaddr, .server = v->server, .arch = arch};
+	struct boot_ctx bc;
+	char rp[600];
+	inventory_resolve(p->cfg, &f, &bc);
+	if (bc.action == BOOT_REFUSE || !bc.profile || bc.profile->diskless != DISKLESS_NFS ||
+	    diskless_root_path(&bc, rp, sizeof(rp)) < 0)
+		return;
+	const char *o =
+		bc.profile->nfs_options ? bc.profile->nfs_options : p->cfg->diskless.nfs_options;
+	size_t n = strlen(rp);
+	if (o && *o && n + 1 + strlen(o) < sizeof(rp))
+		snprintf(rp + n, sizeof(rp) - n, ",%s", o);
+	dhcp_rb_add_str(rb, DHCP_OPT_ROOT_PATH, rp);
+}
+
 /* Network options of the subnet and node (node values win). */
 static void add_network_options(struct pctx *p, struct dhcp_reply_builder *rb)
 {
@@ -281,6 +308,8 @@ static void add_network_options(struct pctx *p, struct dhcp_reply_builder *rb)
 		dhcp_rb_add_str(rb, DHCP_OPT_HOSTNAME, hn);
 		if (p->node->root_path)
 			dhcp_rb_add_str(rb, DHCP_OPT_ROOT_PATH, p->node->root_path);
+		else
+			add_diskless_root_path(p, rb);
 	}
 	if (!sn)
 		return;

@@ -425,6 +425,34 @@ static void test_boot_vars_and_profile(void)
 	config_unref(c);
 }
 
+/* A node of a diskless = nfs profile without a root-path of its own gets option 17 made from
+ * its tree: SERVER:diskless.root/NODE,OPTIONS. An explicit node root-path still wins. */
+static void test_diskless_root_path(void)
+{
+	const char *x[] = {
+		"profile.nfs.kernel=k",		  "profile.nfs.diskless=nfs",
+		"node.n22.mac=52:54:00:00:00:22", "node.n22.ip=198.18.0.22",
+		"node.n22.profile=nfs",		  "node.n21.profile=nfs",
+		"diskless.root=/srv/dl",	  "diskless.nfs-options=vers=4.1,nolock"};
+	struct pxed_config *c = load(x, 8);
+	struct lease_table *lt = lt_new();
+	struct dhcp_result r;
+	struct dhcp_msg m;
+	size_t n;
+	run(c, lt, &(struct req){.type = DHCP_DISCOVER, .mac_last = 0x22}, NOW, &r);
+	const uint8_t *o = reply_opt(&r, &m, DHCP_OPT_ROOT_PATH, &n);
+	const char *want = "198.18.0.1:/srv/dl/n22,vers=4.1,nolock";
+	CHECK(o && n == strlen(want) && !memcmp(o, want, n));
+	run(c, lt, &(struct req){.type = DHCP_DISCOVER, .mac_last = 0x21}, NOW, &r);
+	o = reply_opt(&r, &m, DHCP_OPT_ROOT_PATH, &n);
+	CHECK(o && n == strlen("198.18.0.1:/diskless/n21"));
+	/* an unknown client: no profile, no root path */
+	run(c, lt, &(struct req){.type = DHCP_DISCOVER, .mac_last = 5}, NOW, &r);
+	CHECK(!reply_opt(&r, &m, DHCP_OPT_ROOT_PATH, &n));
+	lt_free(lt);
+	config_unref(c);
+}
+
 static void test_proxy(void)
 {
 	const char *x[] = {"dhcp.mode=proxy"};
@@ -488,6 +516,7 @@ int main(void)
 	RUN(test_firmware_captures);
 	RUN(test_ipxe_no_loop);
 	RUN(test_boot_vars_and_profile);
+	RUN(test_diskless_root_path);
 	RUN(test_proxy);
 	RUN(test_malformed);
 	return test_summary();
