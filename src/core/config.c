@@ -94,6 +94,7 @@ static const struct key_def keys[] = {
 	{"dhcp", "ping-timeout-ms", K_UINT, O_ROOT, OFF(dhcp.ping_timeout_ms), 10, 5000, "300"},
 	{"dhcp", "offer-hold", K_UINT, O_ROOT, OFF(dhcp.offer_hold_s), 1, 3600, "30"},
 	{"dhcp", "commit-batch", K_UINT, O_ROOT, OFF(dhcp.commit_batch), 1, 4096, "256"},
+	{"dhcp", "batch-interval-ms", K_UINT, O_ROOT, OFF(dhcp.batch_interval_ms), 0, 100, "4"},
 	{"dhcp", "boot-bios", K_STR, O_ROOT, OFF(dhcp.boot.bios), 0, 0, NULL},
 	{"dhcp", "boot-uefi-x64", K_STR, O_ROOT, OFF(dhcp.boot.uefi_x64), 0, 0, NULL},
 	{"dhcp", "boot-uefi-ia32", K_STR, O_ROOT, OFF(dhcp.boot.uefi_ia32), 0, 0, NULL},

@@ -101,8 +101,9 @@ struct config_dhcp {
 	bool authoritative;	    /* NAK requests for addresses we cannot give */
 	bool ping_check;	    /* ICMP echo before offering a dynamic address */
 	unsigned ping_timeout_ms;
-	unsigned offer_hold_s; /* how long an OFFERed address stays reserved */
-	unsigned commit_batch; /* most leases per durable commit */
+	unsigned offer_hold_s;	    /* how long an OFFERed address stays reserved */
+	unsigned commit_batch;	    /* most leases per durable commit */
+	unsigned batch_interval_ms; /* under load, read the sockets every N ms (0: per datagram) */
 	struct config_boot boot;
 };
 
@@ -149,13 +150,13 @@ struct config_profile {
 	char *kickstart;	 /* template file (kickstart, preseed, autoinstall user-data) */
 	bool install; /* an installer: boots only while the node's reinstall flag is set */
 	enum diskless_mode diskless;
-	char *template;	   /* diskless: template root (nfs: a directory; ram: a directory or a tar) */
-	bool shared_root;  /* nfs: one read-only root for all nodes + a small per-node tree */
-	char *per_node;	   /* nfs: comma-separated paths (globs) sync keeps from the node's tree */
+	char *template; /* diskless: template root (nfs: a directory; ram: a directory or a tar) */
+	bool shared_root; /* nfs: one read-only root for all nodes + a small per-node tree */
+	char *per_node;	  /* nfs: comma-separated paths (globs) sync keeps from the node's tree */
 	char *nfs_options; /* nfs: mount options after nfsroot=SERVER:PATH, (NULL: diskless.nfs-options) */
-	char *mounts;	   /* nfs: "DIR:MOUNTPOINT[:ro|rw], ..." extra NFS mounts in the fstab */
-	char *overlay;	   /* ram: directory of per-node overlay templates */
-	bool squashfs;	   /* ram: also build a squashfs of the image */
+	char *mounts;  /* nfs: "DIR:MOUNTPOINT[:ro|rw], ..." extra NFS mounts in the fstab */
+	char *overlay; /* ram: directory of per-node overlay templates */
+	bool squashfs; /* ram: also build a squashfs of the image */
 	char *description;
 	struct config_vars vars;
 };
@@ -200,14 +201,15 @@ enum exports_format { EXPORTS_KERNEL, EXPORTS_GANESHA };
 
 /* [diskless]: where node trees and images live and how they are exported. */
 struct config_diskless {
-	char *root;	       /* per-node trees <root>/<node>, shared roots <root>/shared/<profile> */
-	char *images;	       /* built RAM-root archives (NULL: <state-dir>/images) */
-	char *nfs_server;      /* address nodes mount from (NULL: boot.server, else per request) */
-	char *nfs_options;     /* default mount options, e.g. "vers=3,tcp" */
+	char *root;	   /* per-node trees <root>/<node>, shared roots <root>/shared/<profile> */
+	char *images;	   /* built RAM-root archives (NULL: <state-dir>/images) */
+	char *nfs_server;  /* address nodes mount from (NULL: boot.server, else per request) */
+	char *nfs_options; /* default mount options, e.g. "vers=3,tcp" */
 	enum exports_format exports_format;
-	char *exports_file;    /* NULL: /etc/exports.d/pxed.exports or /etc/ganesha/pxed.conf */
-	char *exports_reload;  /* shell command run after writing the exports; NULL: per format */
-	struct net4 export_net; /* shared trees are exported read-only to this network (0: subnets) */
+	char *exports_file;   /* NULL: /etc/exports.d/pxed.exports or /etc/ganesha/pxed.conf */
+	char *exports_reload; /* shell command run after writing the exports; NULL: per format */
+	struct net4
+		export_net; /* shared trees are exported read-only to this network (0: subnets) */
 };
 
 /* [boot]: inventory-wide settings. */

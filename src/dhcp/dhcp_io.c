@@ -29,9 +29,9 @@
 #define MAX_IFS 64
 #define PKT_MAX 2048
 /* Under load the sockets are read on a timer instead of per datagram (see on_read): every
- * POLL_US at most, entered when datagrams have been arriving less than POLL_US / 2 apart on
- * average, left when a read finds nothing. */
-#define POLL_US	 4000
+ * POLL_US (dhcp.batch-interval-ms) at most, entered when datagrams have been arriving less than
+ * POLL_US / 2 apart on average, left when a read finds nothing. 0: always per datagram. */
+#define POLL_US	 poll_us(s)
 #define POLL_MAX (4 * BATCH) /* datagrams handled per poll at most, before the next timer */
 
 struct ifinfo {
@@ -159,6 +159,12 @@ static bool if_allowed(const struct dhcp_server *srv, int index)
 }
 
 /* Resolve dhcp.interfaces to indexes. Returns 0 or -1 after logging an unknown name. */
+/* dhcp.batch-interval-ms of the current configuration, in microseconds. */
+static uint64_t poll_us(const struct dhcp_sock *s)
+{
+	return (uint64_t)s->srv->cfg->dhcp.batch_interval_ms * 1000u;
+}
+
 static int load_interfaces(struct dhcp_server *srv, const struct pxed_config *cfg)
 {
 	srv->nallowed = 0;
@@ -732,7 +738,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	s->gap_us = (7 * s->gap_us + (gap < 1000000 ? gap : 1000000)) / 8;
 	s->last_us = t0;
 	handle_batch(s);
-	if (s->gap_us < POLL_US / 2 && !s->polling) {
+	if (POLL_US && s->gap_us < POLL_US / 2 && !s->polling) {
 		event_del(s->ev);
 		s->polling = true;
 		poll_next(s, t0);
