@@ -4,7 +4,7 @@
 set -eu
 
 PKGS_BUILD="gcc clang clang-format libclang-rt-14-dev meson ninja-build pkg-config
-	libevent-dev libinih-dev libsqlite3-dev libarchive-dev"
+	libevent-dev libinih-dev libsqlite3-dev libarchive-dev nettle-dev libjson-c-dev"
 PKGS_E2E="qemu-system-x86 qemu-system-data ipxe-qemu ovmf ipxe tshark linux-image-amd64
 	pxelinux syslinux-common
 	busybox-static cpio gzip

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <json-c/json.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,86 +21,21 @@
 
 extern char **environ;
 
-/* ---- SHA-256 ------------------------------------------------------------------------------ */
-
-static const uint32_t sha_k[64] = {
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
-	0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-	0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
-	0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
-	0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-	0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-	0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
-	0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-	0xc67178f2,
-};
-
-#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
-
-static void sha_block(struct image_sha256 *s, const uint8_t *p)
-{
-	uint32_t w[64], a, b, c, d, e, f, g, h;
-	for (int i = 0; i < 16; i++)
-		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-		       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-	for (int i = 16; i < 64; i++) {
-		uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
-		uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
-		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-	}
-	a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3];
-	e = s->h[4], f = s->h[5], g = s->h[6], h = s->h[7];
-	for (int i = 0; i < 64; i++) {
-		uint32_t t1 = h + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) +
-			      sha_k[i] + w[i];
-		uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-		h = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
-	}
-	s->h[0] += a, s->h[1] += b, s->h[2] += c, s->h[3] += d;
-	s->h[4] += e, s->h[5] += f, s->h[6] += g, s->h[7] += h;
-}
+/* ---- SHA-256: nettle ----------------------------------------------------------------------- */
 
 void image_sha256_init(struct image_sha256 *s)
 {
-	static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-				       0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-	memcpy(s->h, iv, sizeof(iv));
-	s->len = 0;
-	s->n = 0;
+	sha256_init(&s->ctx);
 }
 
 void image_sha256_update(struct image_sha256 *s, const void *p, size_t n)
 {
-	const uint8_t *b = p;
-	s->len += n;
-	while (n) {
-		size_t take = 64 - s->n < n ? 64 - s->n : n;
-		memcpy(s->buf + s->n, b, take);
-		s->n += take, b += take, n -= take;
-		if (s->n == 64) {
-			sha_block(s, s->buf);
-			s->n = 0;
-		}
-	}
+	sha256_update(&s->ctx, n, p);
 }
 
 void image_sha256_final(struct image_sha256 *s, uint8_t out[32])
 {
-	uint64_t bits = s->len * 8;
-	uint8_t pad = 0x80, zero = 0, lenb[8];
-	image_sha256_update(s, &pad, 1);
-	while (s->n != 56)
-		image_sha256_update(s, &zero, 1);
-	for (int i = 0; i < 8; i++)
-		lenb[i] = (uint8_t)(bits >> (56 - 8 * i));
-	image_sha256_update(s, lenb, 8);
-	for (int i = 0; i < 8; i++) {
-		out[4 * i] = (uint8_t)(s->h[i] >> 24);
-		out[4 * i + 1] = (uint8_t)(s->h[i] >> 16);
-		out[4 * i + 2] = (uint8_t)(s->h[i] >> 8);
-		out[4 * i + 3] = (uint8_t)s->h[i];
-	}
+	sha256_digest(&s->ctx, SHA256_DIGEST_SIZE, out);
 }
 
 void image_hex(const uint8_t *p, size_t n, char *out)
@@ -403,191 +339,76 @@ void image_key_tar(const char *file_sha256_hex, char key[65])
 	image_hex(d, 32, key);
 }
 
-/* ---- JSON (just enough for manifest.json, index.json and OCI manifests) ------------------- */
+/* ---- JSON of image manifests: json-c ------------------------------------------------------ */
 
-struct json {
-	const char *p, *end;
-	int depth;
-};
-
-static void j_ws(struct json *j)
+/* One string value into a row: at most 255 bytes, control bytes (which a name must not carry)
+ * as '?'. */
+static void json_row(const char *v, size_t len, char row[256])
 {
-	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
-		j->p++;
+	size_t n = len < 255 ? len : 255;
+	for (size_t i = 0; i < n; i++)
+		row[i] = (unsigned char)v[i] < 0x20 || v[i] == 0x7f ? '?' : v[i];
+	row[n] = '\0';
 }
 
-/* A string at j->p; its raw (unescaped only for \" \\ \/) content into out (may be NULL). */
-static int j_string(struct json *j, char *out, size_t cap)
+/* Collect the elements of array a (strings, or the string `member` of object elements). */
+static int json_collect(json_object *a, const char *member, char (*out)[256], size_t cap)
 {
-	size_t o = 0;
-	if (j->p >= j->end || *j->p != '"')
-		return -EINVAL;
-	for (j->p++; j->p < j->end && *j->p != '"'; j->p++) {
-		char c = *j->p;
-		if (c == '\\') {
-			if (++j->p >= j->end)
-				return -EINVAL;
-			c = *j->p;
-			if (c == 'u') { /* keep \uXXXX out of names: mark it */
-				if (j->end - j->p < 5)
-					return -EINVAL;
-				j->p += 4;
-				c = '?';
-			} else if (c == 'n' || c == 't' || c == 'r' || c == 'b' || c == 'f') {
-				c = '?';
-			}
-		}
-		if (out && o + 1 < cap)
-			out[o++] = c;
-	}
-	if (j->p >= j->end)
-		return -EINVAL;
-	j->p++;
-	if (out)
-		out[o < cap ? o : cap - 1] = '\0';
-	return 0;
-}
-
-static int j_value(struct json *j, const char *key, const char *member, char (*out)[256],
-		   size_t cap, int *found);
-
-/* Skip (or search) an object or array. */
-static int j_container(struct json *j, const char *key, const char *member, char (*out)[256],
-		       size_t cap, int *found)
-{
-	char close = *j->p == '{' ? '}' : ']';
-	bool obj = close == '}';
-	if (++j->depth > 64)
-		return -EINVAL;
-	j->p++;
-	j_ws(j);
-	if (j->p < j->end && *j->p == close) {
-		j->p++;
-		j->depth--;
-		return 0;
-	}
-	for (;;) {
-		char name[256] = "";
-		j_ws(j);
-		if (obj) {
-			if (j_string(j, name, sizeof(name)) < 0)
-				return -EINVAL;
-			j_ws(j);
-			if (j->p >= j->end || *j->p++ != ':')
-				return -EINVAL;
-			j_ws(j);
-		}
-		if (obj && *found < 0 && strcmp(name, key) == 0 && j->p < j->end && *j->p == '[') {
-			/* the array: collect its elements */
-			int n = 0;
-			j->p++;
-			for (;;) {
-				j_ws(j);
-				if (j->p < j->end && *j->p == ']') {
-					j->p++;
-					break;
-				}
-				if (j->p < j->end && *j->p == '"' && !member) {
-					char s[256];
-					if (j_string(j, s, sizeof(s)) < 0)
-						return -EINVAL;
-					if ((size_t)n < cap)
-						snprintf(out[n++], 256, "%s", s);
-				} else if (j->p < j->end && *j->p == '{' && member) {
-					/* an object element: its top-level member */
-					int sub = -1;
-					char one[1][256];
-					struct json k = *j;
-					k.depth = 0;
-					/* search member inside as a "key" whose value is a string */
-					if (j_value(j, NULL, NULL, NULL, 0, &sub) < 0)
-						return -EINVAL;
-					k.end = j->p;
-					/* scan the element's top level for "member": "value" */
-					k.p++;
-					for (;;) {
-						char nm[256];
-						j_ws(&k);
-						if (k.p >= k.end || *k.p == '}' ||
-						    j_string(&k, nm, sizeof(nm)) < 0)
-							break;
-						j_ws(&k);
-						if (k.p >= k.end || *k.p++ != ':')
-							break;
-						j_ws(&k);
-						if (k.p < k.end && *k.p == '"') {
-							if (j_string(&k, one[0], 256) < 0)
-								break;
-							if (!strcmp(nm, member) &&
-							    (size_t)n < cap) {
-								snprintf(out[n++], 256, "%s",
-									 one[0]);
-								break;
-							}
-						} else if (j_value(&k, NULL, NULL, NULL, 0, &sub) <
-							   0) {
-							break;
-						}
-						j_ws(&k);
-						if (k.p < k.end && *k.p == ',')
-							k.p++;
-					}
-				} else if (j_value(j, NULL, NULL, NULL, 0, &(int){0}) < 0) {
-					return -EINVAL;
-				}
-				j_ws(j);
-				if (j->p < j->end && *j->p == ',')
-					j->p++;
-				else if (j->p >= j->end || *j->p != ']')
-					return -EINVAL;
-			}
-			*found = n;
-		} else if (j_value(j, key, member, out, cap, found) < 0) {
-			return -EINVAL;
-		}
-		j_ws(j);
-		if (j->p >= j->end)
-			return -EINVAL;
-		if (*j->p == ',') {
-			j->p++;
+	size_t n = 0, len = json_object_array_length(a);
+	for (size_t i = 0; i < len && n < cap; i++) {
+		json_object *e = json_object_array_get_idx(a, i), *v = e;
+		if (member && (!json_object_is_type(e, json_type_object) ||
+			       !json_object_object_get_ex(e, member, &v)))
 			continue;
-		}
-		if (*j->p++ != close)
-			return -EINVAL;
-		j->depth--;
-		return 0;
+		if (!json_object_is_type(v, json_type_string))
+			continue;
+		json_row(json_object_get_string(v), (size_t)json_object_get_string_len(v),
+			 out[n++]);
 	}
+	return (int)n;
 }
 
-static int j_value(struct json *j, const char *key, const char *member, char (*out)[256],
-		   size_t cap, int *found)
+/* Depth-first, in document order: the first member named key whose value is an array. */
+static json_object *json_find_array(json_object *o, const char *key)
 {
-	j_ws(j);
-	if (j->p >= j->end)
-		return -EINVAL;
-	if (*j->p == '{' || *j->p == '[') {
-		if (!key) { /* skipping: never match */
-			int dummy = 0;
-			return j_container(j, "", NULL, NULL, 0, &dummy);
+	if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, k, v)
+		{
+			if (!strcmp(k, key) && json_object_is_type(v, json_type_array))
+				return v;
+			json_object *f = json_find_array(v, key);
+			if (f)
+				return f;
 		}
-		return j_container(j, key, member, out, cap, found);
+	} else if (json_object_is_type(o, json_type_array)) {
+		size_t len = json_object_array_length(o);
+		for (size_t i = 0; i < len; i++) {
+			json_object *f = json_find_array(json_object_array_get_idx(o, i), key);
+			if (f)
+				return f;
+		}
 	}
-	if (*j->p == '"')
-		return j_string(j, NULL, 0);
-	const char *s = j->p;
-	while (j->p < j->end && strchr("0123456789+-.eEtruefalsn", *j->p))
-		j->p++;
-	return j->p > s ? 0 : -EINVAL;
+	return NULL;
 }
 
 int image_json_strings(const char *js, size_t len, const char *key, const char *member,
 		       char (*out)[256], size_t cap)
 {
-	struct json j = {js, js + len, 0};
-	int found = -1;
-	if (j_value(&j, key, member, out, cap, &found) < 0 || found < 0)
+	if (len > INT32_MAX)
 		return -EINVAL;
-	return found;
+	json_tokener *tok = json_tokener_new();
+	if (!tok)
+		return -ENOMEM;
+	json_object *root = json_tokener_parse_ex(tok, js, (int)len);
+	if (!root && json_tokener_get_error(tok) == json_tokener_continue)
+		root = json_tokener_parse_ex(tok, "", 1); /* the NUL ends a top-level number */
+	json_tokener_free(tok);
+	if (!root)
+		return -EINVAL;
+	json_object *a = json_find_array(root, key);
+	int n = a ? json_collect(a, member, out, cap) : -EINVAL;
+	json_object_put(root);
+	return n;
 }
 
 /* ---- building: shared state ----------------------------------------------------------------- */

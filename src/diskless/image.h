@@ -18,13 +18,12 @@
 /* Bump when the archive produced from the same inputs changes: it is part of the key. */
 #define IMAGE_FORMAT_VERSION 1
 
-/* ---- SHA-256 (FIPS 180-4) ---------------------------------------------------------------- */
+/* ---- SHA-256 (nettle) ---------------------------------------------------------------------- */
+
+#include <nettle/sha2.h>
 
 struct image_sha256 {
-	uint32_t h[8];
-	uint64_t len;
-	uint8_t buf[64];
-	size_t n;
+	struct sha256_ctx ctx;
 };
 void image_sha256_init(struct image_sha256 *s);
 void image_sha256_update(struct image_sha256 *s, const void *p, size_t n);
@@ -140,7 +139,8 @@ void image_key_tar(const char *file_sha256_hex, char key[65]);
  * In the JSON text j[0..len), find the first member named key (at any depth) whose value is
  * an array; collect its elements: strings themselves (member NULL), or for object elements the
  * string value of their top-level member `member`. Up to cap strings of at most 255 bytes into
- * out. Returns how many, or -EINVAL (malformed JSON, key not found).
+ * out (escapes decoded, control bytes as '?'). Parsed with json-c (a repeated member: the last
+ * one counts). Returns how many, or -EINVAL (malformed JSON, key not found), -ENOMEM.
  */
 int image_json_strings(const char *j, size_t len, const char *key, const char *member,
 		       char (*out)[256], size_t cap);
