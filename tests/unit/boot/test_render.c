@@ -8,6 +8,7 @@
 #include "boot/render.h"
 #include "core/config.h"
 #include "test.h"
+#include "test_config.h"
 
 static struct pxed_config *load(void)
 {
@@ -33,13 +34,7 @@ static struct pxed_config *load(void)
 		"node.n22.profile=rocky9",
 		"node.n23.mac=52:54:00:00:00:23",
 	};
-	struct config_errors e = {0};
-	struct pxed_config *c = config_load(NULL, o, sizeof(o) / sizeof(o[0]), false, &e);
-	for (size_t i = 0; i < e.n; i++)
-		fprintf(stderr, "config: %s\n", e.msg[i]);
-	if (!c)
-		abort();
-	return c;
+	return test_config_or_die(o, sizeof(o) / sizeof(o[0]));
 }
 
 static void resolve(const struct pxed_config *c, uint8_t last, bool reinstall, struct boot_ctx *b)
@@ -237,13 +232,7 @@ static struct pxed_config *load_diskless(void)
 		"group.unknown-ram.match-mac=52:54:00:00:02:*",
 		"group.unknown-ram.profile=ram",
 	};
-	struct config_errors e = {0};
-	struct pxed_config *c = config_load(NULL, o, sizeof(o) / sizeof(o[0]), false, &e);
-	for (size_t i = 0; i < e.n; i++)
-		fprintf(stderr, "config: %s\n", e.msg[i]);
-	if (!c)
-		abort();
-	return c;
+	return test_config_or_die(o, sizeof(o) / sizeof(o[0]));
 }
 
 static void resolve_dl(const struct pxed_config *c, uint8_t b4, uint8_t last, struct boot_ctx *b)

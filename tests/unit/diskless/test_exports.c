@@ -7,6 +7,7 @@
 #include "core/config.h"
 #include "diskless/exports.h"
 #include "test.h"
+#include "test_config.h"
 
 static struct pxed_config *load(const char *extra, const char *extra2)
 {
@@ -32,13 +33,7 @@ static struct pxed_config *load(const char *extra, const char *extra2)
 		extra ? extra : "node.n1.hostname=n1",
 		extra2 ? extra2 : "node.n2.hostname=n2",
 	};
-	struct config_errors e = {0};
-	struct pxed_config *c = config_load(NULL, o, sizeof(o) / sizeof(o[0]), false, &e);
-	for (size_t i = 0; i < e.n; i++)
-		fprintf(stderr, "config: %s\n", e.msg[i]);
-	if (!c)
-		abort();
-	return c;
+	return test_config_or_die(o, sizeof(o) / sizeof(o[0]));
 }
 
 static void test_kernel(void)

@@ -9,6 +9,7 @@
 #include "core/config.h"
 #include "diskless/overlay.h"
 #include "test.h"
+#include "test_config.h"
 
 static struct pxed_config *load(void)
 {
@@ -19,13 +20,7 @@ static struct pxed_config *load(void)
 		"node.n1.hostname=node-one",	     "node.n1.profile=ram",
 		"node.n1.var.interface=enp1s0",
 	};
-	struct config_errors e = {0};
-	struct pxed_config *c = config_load(NULL, o, sizeof(o) / sizeof(o[0]), false, &e);
-	for (size_t i = 0; i < e.n; i++)
-		fprintf(stderr, "config: %s\n", e.msg[i]);
-	if (!c)
-		abort();
-	return c;
+	return test_config_or_die(o, sizeof(o) / sizeof(o[0]));
 }
 
 static void ctx(const struct pxed_config *c, struct boot_ctx *b)

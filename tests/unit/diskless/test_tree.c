@@ -6,6 +6,7 @@
 #include "core/config.h"
 #include "diskless/tree.h"
 #include "test.h"
+#include "test_config.h"
 
 static void add(struct tree_list *l, const char *path, enum tree_kind k, uint64_t size,
 		int64_t mtime)
@@ -203,13 +204,7 @@ static struct pxed_config *load(void)
 		"node.n2.mac=52:54:00:00:00:02",
 		"node.n2.profile=s",
 	};
-	struct config_errors e = {0};
-	struct pxed_config *c = config_load(NULL, o, sizeof(o) / sizeof(o[0]), false, &e);
-	for (size_t i = 0; i < e.n; i++)
-		fprintf(stderr, "config: %s\n", e.msg[i]);
-	if (!c)
-		abort();
-	return c;
+	return test_config_or_die(o, sizeof(o) / sizeof(o[0]));
 }
 
 static void test_personal(void)
